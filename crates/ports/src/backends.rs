@@ -1,0 +1,103 @@
+//! Choosing the backends once, at start-up, from URLs.
+
+use crate::{Coordinator, EmbeddedStore, EventLog, MasterDataset, ObjectStoreMasterDataset, PortError, Result, ViewStore};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where each port lives. `embedded` means the redb file (or, for the master dataset, the
+/// `master/` directory) under the data directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct BackendUrls {
+    /// The event log: `embedded` or `kafka://host:9092` (a later release).
+    pub event_log: String,
+    /// The view store: `embedded` or `cassandra://host:9042/keyspace` (a later release).
+    pub views: String,
+    /// The coordinator: `embedded` or `zk://host:2181/lambda-trends` (a later release).
+    pub coordinator: String,
+    /// The master dataset: `embedded` (`<data-dir>/master`) or `file:///abs/path`.
+    pub master: String,
+    /// Partitions of topics the embedded log creates.
+    pub partitions: u32,
+}
+
+impl Default for BackendUrls {
+    fn default() -> Self {
+        BackendUrls {
+            event_log: "embedded".into(),
+            views: "embedded".into(),
+            coordinator: "embedded".into(),
+            master: "embedded".into(),
+            partitions: 4,
+        }
+    }
+}
+
+/// The four ports, opened.
+#[derive(Clone)]
+pub struct Backends {
+    /// The event log.
+    pub log: Arc<dyn EventLog>,
+    /// The view store.
+    pub views: Arc<dyn ViewStore>,
+    /// The coordinator.
+    pub coordinator: Arc<dyn Coordinator>,
+    /// The master dataset.
+    pub master: Arc<dyn MasterDataset>,
+    /// The data directory.
+    pub data_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Backends {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backends")
+            .field("log", &self.log.describe())
+            .field("views", &self.views.describe())
+            .field("coordinator", &self.coordinator.describe())
+            .field("master", &self.master.describe())
+            .finish()
+    }
+}
+
+fn unsupported(what: &str, url: &str) -> PortError {
+    PortError::Invalid(format!(
+        "{what} backend `{url}` is not supported by this build: use `embedded` (Kafka, Cassandra and ZooKeeper adapters are separate crates enabled by cargo features)"
+    ))
+}
+
+impl Backends {
+    /// Opens every backend named in `urls`, with embedded ones under `data_dir`.
+    pub fn open(urls: &BackendUrls, data_dir: &Path) -> Result<Backends> {
+        let mut embedded: Option<Arc<EmbeddedStore>> = None;
+        let mut embedded_store = || -> Result<Arc<EmbeddedStore>> {
+            if let Some(e) = &embedded {
+                return Ok(e.clone());
+            }
+            let e = EmbeddedStore::open(data_dir, urls.partitions)?;
+            embedded = Some(e.clone());
+            Ok(e)
+        };
+        let log: Arc<dyn EventLog> = match urls.event_log.as_str() {
+            "embedded" => Arc::new(embedded_store()?),
+            other => return Err(unsupported("event log", other)),
+        };
+        let views: Arc<dyn ViewStore> = match urls.views.as_str() {
+            "embedded" => Arc::new(embedded_store()?),
+            other => return Err(unsupported("view store", other)),
+        };
+        let coordinator: Arc<dyn Coordinator> = match urls.coordinator.as_str() {
+            "embedded" => Arc::new(embedded_store()?),
+            other => return Err(unsupported("coordinator", other)),
+        };
+        let master: Arc<dyn MasterDataset> = match urls.master.as_str() {
+            "embedded" => Arc::new(ObjectStoreMasterDataset::local(&data_dir.join("master"))?),
+            other => {
+                let url = url::Url::parse(other)
+                    .map_err(|e| PortError::Invalid(format!("master dataset URL `{other}`: {e}")))?;
+                Arc::new(ObjectStoreMasterDataset::from_url(&url)?)
+            }
+        };
+        Ok(Backends { log, views, coordinator, master, data_dir: data_dir.to_path_buf() })
+    }
+}

@@ -1,0 +1,245 @@
+//! The [`MasterDataset`] port: every post ever ingested, as Parquet files under
+//! `date=YYYY-MM-DD/hour=HH/`, made visible atomically by a versioned manifest.
+
+use crate::protocol::Offsets;
+use crate::{PortError, Result};
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use url::Url;
+
+/// How many old manifest versions are kept beside the newest (for readers that listed late).
+const MANIFEST_VERSIONS_KEPT: u64 = 8;
+
+/// One Parquet file of the master dataset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MasterFile {
+    /// Path relative to the dataset root, e.g. `date=2026-11-23/hour=06/part-0-100-199.parquet`.
+    pub path: String,
+    /// The event-log partition every row of the file came from.
+    pub partition: u32,
+    /// Lowest offset in the file.
+    pub first_offset: u64,
+    /// Highest offset in the file.
+    pub last_offset: u64,
+    /// Number of rows.
+    pub rows: u64,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// A file to add, with its Parquet bytes.
+#[derive(Debug, Clone)]
+pub struct NewMasterFile {
+    /// Where and what.
+    pub file: MasterFile,
+    /// The Parquet file.
+    pub data: Bytes,
+}
+
+/// The list of visible files and how far ingestion has got.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Version, from 1; 0 is the empty dataset.
+    pub version: u64,
+    /// Per partition, the next offset to ingest: every record before it is in `files`.
+    pub offsets: Offsets,
+    /// Every visible file.
+    pub files: Vec<MasterFile>,
+    /// When this version was written.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl Manifest {
+    /// Total rows in the dataset.
+    pub fn rows(&self) -> u64 {
+        self.files.iter().map(|f| f.rows).sum()
+    }
+
+    /// Whether ingestion has passed `cut` on every partition it names.
+    pub fn covers(&self, cut: &Offsets) -> bool {
+        cut.iter().all(|(p, c)| self.offsets.get(p).copied().unwrap_or(0) >= *c)
+    }
+
+    /// Files holding any row with `offset < cut[partition]`.
+    pub fn files_before(&self, cut: &Offsets) -> Vec<MasterFile> {
+        self.files
+            .iter()
+            .filter(|f| cut.get(&f.partition).is_some_and(|c| f.first_offset < *c))
+            .cloned()
+            .collect()
+    }
+}
+
+/// The master dataset.
+///
+/// Required behaviour (checked by [`crate::conformance::master_dataset`]):
+/// - `append` writes the files, then publishes a manifest naming them, so a reader sees all of an
+///   append or none of it; it fails with [`PortError::Conflict`] if `base` is not the newest
+///   manifest (another writer appended).
+/// - a file is never visible before its manifest, and a crash between the two leaves only
+///   unreferenced files, which the next append of the same offsets overwrites.
+#[async_trait]
+pub trait MasterDataset: Send + Sync + 'static {
+    /// The newest manifest.
+    async fn manifest(&self) -> Result<Manifest>;
+
+    /// Adds files and moves the ingested offsets, on top of manifest `base`.
+    async fn append(&self, base: &Manifest, files: Vec<NewMasterFile>, offsets: Offsets) -> Result<Manifest>;
+
+    /// The object store holding the files, and the URL it is registered under in a query engine
+    /// (`file:///`, `s3://bucket/`).
+    fn object_store(&self) -> (Url, Arc<dyn ObjectStore>);
+
+    /// The URL of a file of the dataset, for a query engine.
+    fn file_url(&self, file: &MasterFile) -> Url;
+
+    /// A short description for logs and the status endpoint.
+    fn describe(&self) -> String;
+}
+
+/// [`MasterDataset`] on any `object_store`: a local directory (the embedded default) or S3.
+#[derive(Debug)]
+pub struct ObjectStoreMasterDataset {
+    store: Arc<dyn ObjectStore>,
+    store_url: Url,
+    root: StorePath,
+}
+
+impl ObjectStoreMasterDataset {
+    /// A dataset in a local directory (created if missing).
+    pub fn local(dir: &std::path::Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| PortError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
+        let abs = dir
+            .canonicalize()
+            .map_err(|e| PortError::Invalid(format!("cannot resolve {}: {e}", dir.display())))?;
+        let root = StorePath::from_absolute_path(&abs)
+            .map_err(|e| PortError::Invalid(format!("bad path {}: {e}", abs.display())))?;
+        Ok(ObjectStoreMasterDataset {
+            store: Arc::new(object_store::local::LocalFileSystem::new()),
+            store_url: Url::parse("file:///").expect("a valid URL"),
+            root,
+        })
+    }
+
+    /// A dataset at a URL (`file:///abs/dir`; other schemes when their store is compiled in).
+    pub fn from_url(url: &Url) -> Result<Self> {
+        if url.scheme() == "file" {
+            let path = url
+                .to_file_path()
+                .map_err(|_| PortError::Invalid(format!("{url} is not a local path")))?;
+            return Self::local(&path);
+        }
+        let (store, root) = object_store::parse_url(url)
+            .map_err(|e| PortError::Invalid(format!("unsupported master dataset URL {url}: {e}")))?;
+        let mut store_url = url.clone();
+        store_url.set_path("/");
+        Ok(ObjectStoreMasterDataset { store: Arc::from(store), store_url, root })
+    }
+
+    fn manifest_dir(&self) -> StorePath {
+        self.root.clone().join("_manifest")
+    }
+
+    fn manifest_path(&self, version: u64) -> StorePath {
+        self.manifest_dir().join(format!("{version:020}.json"))
+    }
+
+    fn full_path(&self, rel: &str) -> StorePath {
+        rel.split('/').fold(self.root.clone(), |p, part| p.join(part))
+    }
+
+    async fn manifest_versions(&self) -> Result<Vec<u64>> {
+        let dir = self.manifest_dir();
+        let metas: Vec<_> = self.store.list(Some(&dir)).try_collect().await.map_err(unavailable)?;
+        let mut versions: Vec<u64> = metas
+            .iter()
+            .filter_map(|m| m.location.filename()?.strip_suffix(".json")?.parse().ok())
+            .collect();
+        versions.sort_unstable();
+        Ok(versions)
+    }
+}
+
+fn unavailable(e: object_store::Error) -> PortError {
+    PortError::Unavailable(format!("master dataset storage: {e}"))
+}
+
+#[async_trait]
+impl MasterDataset for ObjectStoreMasterDataset {
+    async fn manifest(&self) -> Result<Manifest> {
+        let Some(version) = self.manifest_versions().await?.last().copied() else {
+            return Ok(Manifest::default());
+        };
+        let bytes = self
+            .store
+            .get(&self.manifest_path(version))
+            .await
+            .map_err(unavailable)?
+            .bytes()
+            .await
+            .map_err(unavailable)?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| PortError::Internal(format!("manifest version {version} is not valid: {e}")))
+    }
+
+    async fn append(&self, base: &Manifest, files: Vec<NewMasterFile>, offsets: Offsets) -> Result<Manifest> {
+        let mut next = base.clone();
+        for f in files {
+            self.store
+                .put(&self.full_path(&f.file.path), PutPayload::from(f.data))
+                .await
+                .map_err(unavailable)?;
+            next.files.retain(|old| old.path != f.file.path);
+            next.files.push(f.file);
+        }
+        for (p, o) in offsets {
+            let e = next.offsets.entry(p).or_insert(0);
+            *e = (*e).max(o);
+        }
+        next.version = base.version + 1;
+        next.updated_at = Some(Utc::now());
+        let json = serde_json::to_vec(&next).map_err(|e| PortError::Internal(e.to_string()))?;
+        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
+        match self.store.put_opts(&self.manifest_path(next.version), PutPayload::from(json), opts).await {
+            Ok(_) => {}
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                return Err(PortError::Conflict(format!(
+                    "manifest version {} was written by another ingest",
+                    next.version
+                )));
+            }
+            Err(e) => return Err(unavailable(e)),
+        }
+        if next.version > MANIFEST_VERSIONS_KEPT {
+            for old in self.manifest_versions().await? {
+                if old + MANIFEST_VERSIONS_KEPT < next.version {
+                    // Best effort: a leftover old version is harmless.
+                    let _ = self.store.delete(&self.manifest_path(old)).await;
+                }
+            }
+        }
+        Ok(next)
+    }
+
+    fn object_store(&self) -> (Url, Arc<dyn ObjectStore>) {
+        (self.store_url.clone(), self.store.clone())
+    }
+
+    fn file_url(&self, file: &MasterFile) -> Url {
+        let full = self.full_path(&file.path);
+        self.store_url
+            .join(full.as_ref())
+            .unwrap_or_else(|_| self.store_url.clone())
+    }
+
+    fn describe(&self) -> String {
+        format!("{}{}", self.store_url, self.root)
+    }
+}

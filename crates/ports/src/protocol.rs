@@ -1,0 +1,559 @@
+//! The batch/speed protocol: which batch/speed table pair is active, how a speed table is reset
+//! for a recompute, and the flip. Written once here, over any [`Coordinator`].
+//!
+//! Two documents hold the state:
+//! - `/lambda-trends/active` ([`ActivePair`]): the pair serving reads, the cut, the view version.
+//! - `/lambda-trends/speed` ([`SpeedState`]): per speed table, which offsets it admits
+//!   ([`SpeedPhase`]), and the recompute in progress, if any.
+//!
+//! The steps (ARCHITECTURE.md, "The batch/speed protocol"):
+//! 1. [`LambdaSwitch::begin_recompute`] marks the inactive speed table S' `Resetting`. Each speed
+//!    worker, at its next commit boundary ([`LambdaSwitch::at_commit_boundary`]), stops writing to
+//!    S' and acknowledges its partitions.
+//! 2. When every partition has acknowledged, the recompute truncates S' and calls
+//!    [`LambdaSwitch::mark_restarted`]; at their next boundary the workers record `start[p]`, the
+//!    first offset they will count into S'.
+//! 3. The batch job computes B' from exactly the records with `offset < start[p]`.
+//! 4. [`LambdaSwitch::flip`] makes (B', S') active with `cut = start` in one compare-and-set.
+//!
+//! So batch ∪ speed holds every event exactly once before, during and after a flip.
+
+use crate::{BatchTable, Coordinator, PortError, Result, SpeedTable, Versioned};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Root of the protocol documents.
+pub const ROOT: &str = "/lambda-trends";
+/// Path of the active pair document.
+pub const ACTIVE_PATH: &str = "/lambda-trends/active";
+/// Path of the speed-table state document.
+pub const SPEED_PATH: &str = "/lambda-trends/speed";
+/// Prefix of the flip history (the audit log).
+pub const FLIPS_PREFIX: &str = "/lambda-trends/flips";
+
+/// How many times a compare-and-set is retried after a lost race before giving up.
+const CAS_ATTEMPTS: usize = 64;
+
+/// A view generation: grows by one at every flip or rollback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+pub struct Epoch(pub u64);
+
+/// Per-partition offsets: `partition -> offset`.
+pub type Offsets = BTreeMap<u32, u64>;
+
+/// The pair that serving reads, and how it was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivePair {
+    /// Generation of this pair.
+    pub epoch: Epoch,
+    /// The batch table: every record with `offset < cut[partition]`.
+    pub batch: BatchTable,
+    /// The speed table: every record at or after the cut.
+    pub speed: SpeedTable,
+    /// Per partition, the first offset not in the batch table. Empty: the batch table is empty.
+    pub cut: Offsets,
+    /// Version of the view definition the batch table was computed with.
+    pub view_version: u32,
+    /// When the pair became active (absent for the initial pair).
+    pub flipped_at: Option<DateTime<Utc>>,
+    /// What a rollback returns to; cleared when a recompute starts resetting its speed table.
+    pub previous: Option<Box<ActivePair>>,
+}
+
+impl Default for ActivePair {
+    fn default() -> Self {
+        ActivePair {
+            epoch: Epoch(0),
+            batch: BatchTable::A,
+            speed: SpeedTable::Zero,
+            cut: Offsets::new(),
+            view_version: 0,
+            flipped_at: None,
+            previous: None,
+        }
+    }
+}
+
+/// Which offsets a speed table admits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// Externally tagged: serde cannot read integer map keys back through an internally tagged enum.
+#[serde(rename_all = "snake_case")]
+pub enum SpeedPhase {
+    /// Receives every record (the initial state of both tables).
+    Live,
+    /// Being reset for a recompute: receives nothing; `acked` lists the partitions whose worker
+    /// has stopped writing to it.
+    Resetting {
+        /// Partitions acknowledged.
+        acked: BTreeSet<u32>,
+    },
+    /// Reset and counting again: receives the records of partition `p` with
+    /// `offset >= start[p]`, and nothing of a partition not yet in `start`.
+    Restarted {
+        /// First offset counted, per partition.
+        start: Offsets,
+    },
+}
+
+impl SpeedPhase {
+    /// Whether a record of `partition` at `offset` is written to a table in this phase.
+    pub fn admits(&self, partition: u32, offset: u64) -> bool {
+        match self {
+            SpeedPhase::Live => true,
+            SpeedPhase::Resetting { .. } => false,
+            SpeedPhase::Restarted { start } => start.get(&partition).is_some_and(|s| offset >= *s),
+        }
+    }
+}
+
+/// A recompute in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecomputeInfo {
+    /// The epoch the flip will create.
+    pub epoch: Epoch,
+    /// The speed table being reset (S').
+    pub speed: SpeedTable,
+    /// The batch table being computed (B').
+    pub batch: BatchTable,
+    /// How many partitions must acknowledge.
+    pub partitions: u32,
+    /// Version of the view definition being computed.
+    pub view_version: u32,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+}
+
+/// The speed tables' phases and the recompute in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpeedState {
+    /// Phase of `speed_view_0`.
+    pub speed_view_0: SpeedPhase,
+    /// Phase of `speed_view_1`.
+    pub speed_view_1: SpeedPhase,
+    /// The recompute in progress, if any.
+    pub recompute: Option<RecomputeInfo>,
+}
+
+impl Default for SpeedState {
+    fn default() -> Self {
+        SpeedState {
+            speed_view_0: SpeedPhase::Live,
+            speed_view_1: SpeedPhase::Live,
+            recompute: None,
+        }
+    }
+}
+
+impl SpeedState {
+    /// The phase of one table.
+    pub fn phase(&self, table: SpeedTable) -> &SpeedPhase {
+        match table {
+            SpeedTable::Zero => &self.speed_view_0,
+            SpeedTable::One => &self.speed_view_1,
+        }
+    }
+
+    fn phase_mut(&mut self, table: SpeedTable) -> &mut SpeedPhase {
+        match table {
+            SpeedTable::Zero => &mut self.speed_view_0,
+            SpeedTable::One => &mut self.speed_view_1,
+        }
+    }
+
+    /// What a speed worker at a commit boundary records, given the next offset it will read per
+    /// partition it owns: acknowledges a reset, records `start[p]` of a restarted table.
+    /// Returns `None` when there is nothing to record.
+    pub fn record_boundary(&self, positions: &Offsets) -> Option<SpeedState> {
+        let mut next = self.clone();
+        let mut changed = false;
+        for table in SpeedTable::ALL {
+            match next.phase_mut(table) {
+                SpeedPhase::Live => {}
+                SpeedPhase::Resetting { acked } => {
+                    for p in positions.keys() {
+                        changed |= acked.insert(*p);
+                    }
+                }
+                SpeedPhase::Restarted { start } => {
+                    for (p, pos) in positions {
+                        if !start.contains_key(p) {
+                            start.insert(*p, *pos);
+                            changed = true;
+                        }
+                    }
+                }
+            }
+        }
+        changed.then_some(next)
+    }
+}
+
+/// One entry of the flip history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlipRecord {
+    /// `flip` or `rollback`.
+    pub action: String,
+    /// The pair made active.
+    pub pair: ActivePair,
+}
+
+/// Where a recompute's handshake stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandshakeProgress {
+    /// Waiting for these partitions to acknowledge the reset.
+    AwaitingAcks(Vec<u32>),
+    /// Every partition acknowledged: truncate the table, then [`LambdaSwitch::mark_restarted`].
+    Acked,
+    /// Waiting for these partitions to record their start offset.
+    AwaitingStarts(Vec<u32>),
+    /// Every partition has a start offset: this is the cut.
+    Started(Offsets),
+}
+
+/// The protocol over a [`Coordinator`]: typed reads, the worker boundary, the recompute steps,
+/// flip and rollback.
+#[derive(Clone)]
+pub struct LambdaSwitch {
+    coordinator: Arc<dyn Coordinator>,
+}
+
+impl LambdaSwitch {
+    /// The protocol over `coordinator`.
+    pub fn new(coordinator: Arc<dyn Coordinator>) -> Self {
+        LambdaSwitch { coordinator }
+    }
+
+    /// The coordinator underneath.
+    pub fn coordinator(&self) -> &Arc<dyn Coordinator> {
+        &self.coordinator
+    }
+
+    async fn read<T: DeserializeOwned + Default>(&self, path: &str) -> Result<(T, Option<u64>)> {
+        match self.coordinator.get(path).await? {
+            None => Ok((T::default(), None)),
+            Some(v) => Ok((decode(path, &v)?, Some(v.version))),
+        }
+    }
+
+    /// Applies `change` to the document at `path` with compare-and-set, retrying lost races.
+    /// `change` returns `Ok(None)` to leave the document as it is.
+    async fn update<T, F>(&self, path: &str, mut change: F) -> Result<T>
+    where
+        T: Serialize + DeserializeOwned + Default + Clone,
+        F: FnMut(&T) -> Result<Option<T>>,
+    {
+        for _ in 0..CAS_ATTEMPTS {
+            let (current, version) = self.read::<T>(path).await?;
+            let Some(next) = change(&current)? else {
+                return Ok(current);
+            };
+            let bytes = serde_json::to_vec(&next)
+                .map_err(|e| PortError::Internal(format!("cannot encode {path}: {e}")))?;
+            match self.coordinator.compare_and_set(path, &bytes, version).await {
+                Ok(_) => return Ok(next),
+                Err(PortError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(PortError::Conflict(format!(
+            "{path} kept changing: {CAS_ATTEMPTS} compare-and-set attempts lost"
+        )))
+    }
+
+    /// The active pair (the initial pair if none was ever flipped).
+    pub async fn active(&self) -> Result<ActivePair> {
+        Ok(self.read::<ActivePair>(ACTIVE_PATH).await?.0)
+    }
+
+    /// The speed tables' state.
+    pub async fn speed_state(&self) -> Result<SpeedState> {
+        Ok(self.read::<SpeedState>(SPEED_PATH).await?.0)
+    }
+
+    /// Watches the active pair: the receiver holds the current pair and sees every flip.
+    pub async fn watch_active(&self) -> Result<watch::Receiver<ActivePair>> {
+        let mut raw = self.coordinator.watch(ACTIVE_PATH).await?;
+        let first = match &*raw.borrow_and_update() {
+            None => ActivePair::default(),
+            Some(v) => decode(ACTIVE_PATH, v)?,
+        };
+        let (tx, rx) = watch::channel(first);
+        tokio::spawn(async move {
+            while raw.changed().await.is_ok() {
+                let next = match &*raw.borrow_and_update() {
+                    None => Some(ActivePair::default()),
+                    Some(v) => match decode::<ActivePair>(ACTIVE_PATH, v) {
+                        Ok(p) => Some(p),
+                        Err(error) => {
+                            tracing::error!(%error, "Ignoring an unreadable active pair document.");
+                            None
+                        }
+                    },
+                };
+                if let Some(p) = next
+                    && tx.send(p).is_err()
+                {
+                    break;
+                }
+            }
+        });
+        Ok(rx)
+    }
+
+    /// A speed worker's commit boundary: everything before `positions[p]` has been written and
+    /// committed. Records the acknowledgements and start offsets this worker owes, and returns
+    /// the state to apply until the next boundary.
+    pub async fn at_commit_boundary(&self, positions: &Offsets) -> Result<SpeedState> {
+        self.update::<SpeedState, _>(SPEED_PATH, |s| Ok(s.record_boundary(positions)))
+            .await
+    }
+
+    /// Step 1: starts a recompute of `view_version` over `partitions` partitions. Marks the
+    /// inactive speed table `Resetting` and clears the rollback target (its speed table is about
+    /// to be reset). Fails with a conflict if a recompute is already in progress.
+    pub async fn begin_recompute(&self, partitions: u32, view_version: u32) -> Result<RecomputeInfo> {
+        let active = self.active().await?;
+        let info = RecomputeInfo {
+            epoch: Epoch(active.epoch.0 + 1),
+            speed: active.speed.other(),
+            batch: active.batch.other(),
+            partitions,
+            view_version,
+            started_at: Utc::now(),
+        };
+        self.update::<SpeedState, _>(SPEED_PATH, |s| {
+            if let Some(r) = &s.recompute {
+                return Err(PortError::Conflict(format!(
+                    "a recompute to epoch {} started at {} is in progress (abort it with `lambda-trends recompute --abort`)",
+                    r.epoch.0, r.started_at
+                )));
+            }
+            let mut next = s.clone();
+            *next.phase_mut(info.speed) = SpeedPhase::Resetting { acked: BTreeSet::new() };
+            next.recompute = Some(info.clone());
+            Ok(Some(next))
+        })
+        .await?;
+        let expect_epoch = active.epoch;
+        self.update::<ActivePair, _>(ACTIVE_PATH, |a| {
+            if a.epoch != expect_epoch {
+                return Err(PortError::Conflict(format!(
+                    "the active pair changed (epoch {} -> {}) while the recompute started",
+                    expect_epoch.0, a.epoch.0
+                )));
+            }
+            Ok(a.previous.is_some().then(|| ActivePair { previous: None, ..a.clone() }))
+        })
+        .await?;
+        Ok(info)
+    }
+
+    /// Where the handshake of the recompute in progress stands.
+    pub async fn handshake(&self) -> Result<HandshakeProgress> {
+        let state = self.speed_state().await?;
+        let info = state
+            .recompute
+            .as_ref()
+            .ok_or_else(|| PortError::Invalid("no recompute is in progress".into()))?;
+        let all = 0..info.partitions;
+        Ok(match state.phase(info.speed) {
+            SpeedPhase::Resetting { acked } => {
+                let missing: Vec<u32> = all.filter(|p| !acked.contains(p)).collect();
+                if missing.is_empty() {
+                    HandshakeProgress::Acked
+                } else {
+                    HandshakeProgress::AwaitingAcks(missing)
+                }
+            }
+            SpeedPhase::Restarted { start } => {
+                let missing: Vec<u32> = all.filter(|p| !start.contains_key(p)).collect();
+                if missing.is_empty() {
+                    HandshakeProgress::Started(start.clone())
+                } else {
+                    HandshakeProgress::AwaitingStarts(missing)
+                }
+            }
+            SpeedPhase::Live => {
+                return Err(PortError::Internal(format!(
+                    "{} is live during a recompute that resets it",
+                    info.speed
+                )));
+            }
+        })
+    }
+
+    /// Step 2: the reset table has been truncated after every partition acknowledged; workers
+    /// may now record their start offsets.
+    pub async fn mark_restarted(&self) -> Result<()> {
+        self.update::<SpeedState, _>(SPEED_PATH, |s| {
+            let info = s
+                .recompute
+                .as_ref()
+                .ok_or_else(|| PortError::Invalid("no recompute is in progress".into()))?;
+            match s.phase(info.speed) {
+                SpeedPhase::Resetting { acked } if (0..info.partitions).all(|p| acked.contains(&p)) => {
+                    let mut next = s.clone();
+                    *next.phase_mut(info.speed) = SpeedPhase::Restarted { start: Offsets::new() };
+                    Ok(Some(next))
+                }
+                other => Err(PortError::Invalid(format!(
+                    "{} cannot restart from {other:?}: not every partition acknowledged the reset",
+                    info.speed
+                ))),
+            }
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Step 4: makes (B', S') active with `cut`, ends the recompute, records the flip.
+    pub async fn flip(&self, info: &RecomputeInfo, cut: &Offsets) -> Result<ActivePair> {
+        let expected_epoch = Epoch(info.epoch.0 - 1);
+        let pair = self
+            .update::<ActivePair, _>(ACTIVE_PATH, |a| {
+                if a.epoch != expected_epoch {
+                    return Err(PortError::Conflict(format!(
+                        "the active pair moved to epoch {} during the recompute to epoch {}",
+                        a.epoch.0, info.epoch.0
+                    )));
+                }
+                let mut previous = a.clone();
+                previous.previous = None;
+                Ok(Some(ActivePair {
+                    epoch: info.epoch,
+                    batch: info.batch,
+                    speed: info.speed,
+                    cut: cut.clone(),
+                    view_version: info.view_version,
+                    flipped_at: Some(Utc::now()),
+                    previous: Some(Box::new(previous)),
+                }))
+            })
+            .await?;
+        self.end_recompute().await?;
+        self.record_history("flip", &pair).await;
+        Ok(pair)
+    }
+
+    /// Abandons the recompute in progress (after a failure). The inactive tables stay as they
+    /// are; the next recompute resets them again.
+    pub async fn end_recompute(&self) -> Result<()> {
+        self.update::<SpeedState, _>(SPEED_PATH, |s| {
+            Ok(s.recompute.is_some().then(|| SpeedState { recompute: None, ..s.clone() }))
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Makes the previous pair active again (a new epoch), if it can still be served exactly.
+    pub async fn rollback(&self) -> Result<ActivePair> {
+        let state = self.speed_state().await?;
+        if let Some(r) = &state.recompute {
+            return Err(PortError::Conflict(format!(
+                "a recompute to epoch {} is in progress; abort it before rolling back",
+                r.epoch.0
+            )));
+        }
+        let pair = self
+            .update::<ActivePair, _>(ACTIVE_PATH, |a| {
+                let Some(prev) = &a.previous else {
+                    return Err(PortError::Invalid(
+                        "there is no previous pair to roll back to (none yet, or its speed table was reset by a later recompute)".into(),
+                    ));
+                };
+                let mut current = a.clone();
+                current.previous = None;
+                Ok(Some(ActivePair {
+                    epoch: Epoch(a.epoch.0 + 1),
+                    flipped_at: Some(Utc::now()),
+                    previous: Some(Box::new(current)),
+                    ..(**prev).clone()
+                }))
+            })
+            .await?;
+        self.record_history("rollback", &pair).await;
+        Ok(pair)
+    }
+
+    async fn record_history(&self, action: &str, pair: &ActivePair) {
+        let record = FlipRecord { action: action.to_string(), pair: pair.clone() };
+        let result = match serde_json::to_vec(&record) {
+            Ok(bytes) => self
+                .coordinator
+                .append_sequential(&format!("{FLIPS_PREFIX}/"), &bytes)
+                .await
+                .map(|_| ()),
+            Err(e) => Err(PortError::Internal(e.to_string())),
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, epoch = pair.epoch.0, "Could not record the flip in the history.");
+        }
+    }
+
+    /// The last `limit` flips and rollbacks, oldest first.
+    pub async fn history(&self, limit: usize) -> Result<Vec<FlipRecord>> {
+        let children = self.coordinator.children(&format!("{FLIPS_PREFIX}/"), limit).await?;
+        children
+            .iter()
+            .map(|(path, data)| decode(path, &Versioned { data: data.clone(), version: 0 }))
+            .collect()
+    }
+}
+
+fn decode<T: DeserializeOwned>(path: &str, v: &Versioned) -> Result<T> {
+    serde_json::from_slice(&v.data)
+        .map_err(|e| PortError::Internal(format!("the document at {path} is not valid: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_admit_the_right_offsets() {
+        assert!(SpeedPhase::Live.admits(3, 0));
+        assert!(!SpeedPhase::Resetting { acked: BTreeSet::new() }.admits(0, 10));
+        let r = SpeedPhase::Restarted { start: [(0, 5)].into() };
+        assert!(!r.admits(0, 4));
+        assert!(r.admits(0, 5));
+        assert!(!r.admits(1, 100), "a partition without a start offset is not counted yet");
+    }
+
+    #[test]
+    fn boundary_acks_and_starts_only_once() {
+        let mut s = SpeedState::default();
+        s.speed_view_1 = SpeedPhase::Resetting { acked: [0].into() };
+        let pos: Offsets = [(0, 7), (1, 9)].into();
+        let next = s.record_boundary(&pos).expect("partition 1 acks");
+        assert_eq!(next.speed_view_1, SpeedPhase::Resetting { acked: [0, 1].into() });
+        assert_eq!(next.record_boundary(&pos), None);
+        let mut r = next.clone();
+        r.speed_view_1 = SpeedPhase::Restarted { start: [(1, 3)].into() };
+        let after = r.record_boundary(&pos).expect("partition 0 starts");
+        assert_eq!(after.speed_view_1, SpeedPhase::Restarted { start: [(0, 7), (1, 3)].into() });
+    }
+
+    #[test]
+    fn documents_round_trip_as_json() {
+        let pair = ActivePair {
+            cut: [(0, 10), (3, 4)].into(),
+            previous: Some(Box::default()),
+            ..ActivePair::default()
+        };
+        let json = serde_json::to_string(&pair).unwrap();
+        assert!(json.contains("\"batch\":\"batch_view_a\""), "{json}");
+        assert!(json.contains("\"cut\":{\"0\":10,\"3\":4}"), "{json}");
+        assert_eq!(serde_json::from_str::<ActivePair>(&json).unwrap(), pair);
+        let state = SpeedState::default();
+        let json = serde_json::to_string(&state).unwrap();
+        assert!(json.contains("\"speed_view_0\":\"live\""), "{json}");
+        let mut restarted = SpeedState::default();
+        restarted.speed_view_1 = SpeedPhase::Restarted { start: [(2, 9)].into() };
+        let json = serde_json::to_string(&restarted).unwrap();
+        assert_eq!(serde_json::from_str::<SpeedState>(&json).unwrap(), restarted);
+    }
+}
