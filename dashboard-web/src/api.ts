@@ -1,0 +1,58 @@
+// Thin client for the serving API. Same origin as the page, so paths are absolute
+// from the root (`/api/v1/...`), never a host name.
+import type { SeriesResponse, Status, TrendingResponse } from './types';
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(message: string, status: number) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+export function isAbort(e: unknown): boolean {
+  return e instanceof DOMException && e.name === 'AbortError';
+}
+
+async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, { headers: { Accept: 'application/json' }, signal });
+  } catch (e) {
+    if (isAbort(e)) throw e;
+    throw new ApiError(`cannot reach server (${e instanceof Error ? e.message : String(e)})`, 0);
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  if (!res.ok) {
+    const detail =
+      body && typeof body === 'object' && 'error' in body && typeof body.error === 'string'
+        ? body.error
+        : text.trim().slice(0, 200) || res.statusText;
+    throw new ApiError(`HTTP ${res.status}: ${detail}`, res.status);
+  }
+  if (body === undefined || body === null || typeof body !== 'object') {
+    throw new ApiError(`unexpected response from ${path.split('?')[0]}`, res.status);
+  }
+  return body as T;
+}
+
+export function fetchTrending(minutes: number, limit: number, signal?: AbortSignal) {
+  const q = new URLSearchParams({ minutes: String(minutes), limit: String(limit) });
+  return getJson<TrendingResponse>(`/api/v1/trending?${q}`, signal);
+}
+
+export function fetchSeries(tag: string, from: Date, to: Date, signal?: AbortSignal) {
+  const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString() });
+  return getJson<SeriesResponse>(`/api/v1/hashtags/${encodeURIComponent(tag)}/series?${q}`, signal);
+}
+
+export function fetchStatus(signal?: AbortSignal) {
+  return getJson<Status>('/api/v1/status', signal);
+}
