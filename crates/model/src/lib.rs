@@ -13,7 +13,7 @@ pub mod post;
 pub mod slot;
 
 pub use hashtag::{Hashtag, extract_hashtags, normalize_hashtag};
-pub use post::Post;
+pub use post::{Post, hashtag_keys};
 pub use slot::{SLOT_MILLIS, SlotKey, SlotStart};
 
 /// Name of the topic that carries posts.

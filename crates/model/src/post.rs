@@ -26,23 +26,25 @@ pub struct Post {
 }
 
 impl Post {
-    /// The hashtag keys this post counts for: the distinct normalised hashtags, from the
-    /// source-given list when present, else extracted from the text. A post that mentions
-    /// `#Rust` twice counts once for `rust`.
+    /// The hashtag keys this post counts for: see [`hashtag_keys`].
     pub fn hashtag_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = match &self.hashtags {
-            Some(given) => given
-                .iter()
-                .map(|t| crate::normalize_hashtag(t))
-                .filter(|k| !k.is_empty())
-                .collect(),
-            None => crate::extract_hashtags(&self.tweet)
-                .into_iter()
-                .map(|h| h.key)
-                .collect(),
-        };
-        keys.sort_unstable();
-        keys.dedup();
-        keys
+        hashtag_keys(&self.tweet, self.hashtags.as_deref())
     }
+}
+
+/// The hashtag keys a post counts for: the distinct normalised hashtags, from the source-given
+/// list when present, else extracted from the text. A post that mentions `#Rust` twice counts
+/// once for `rust`. This is the one definition the speed and batch layers share.
+pub fn hashtag_keys(text: &str, given: Option<&[String]>) -> Vec<String> {
+    let mut keys: Vec<String> = match given {
+        Some(given) => given
+            .iter()
+            .map(|t| crate::normalize_hashtag(t.trim_start_matches(['#', '\u{FF03}'])))
+            .filter(|k| !k.is_empty())
+            .collect(),
+        None => crate::extract_hashtags(text).into_iter().map(|h| h.key).collect(),
+    };
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }

@@ -24,6 +24,7 @@ pub mod error;
 pub mod event_log;
 pub mod master;
 pub mod protocol;
+pub mod retry;
 pub mod tables;
 pub mod view_store;
 

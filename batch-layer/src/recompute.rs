@@ -1,0 +1,235 @@
+//! The recompute: the batch half of the batch/speed protocol (ARCHITECTURE.md, steps 1-5).
+//!
+//! [`Recompute::begin`] resets the inactive speed table; [`Recompute::advance`] takes one step
+//! whenever the speed workers and the ingest have done their part, and finally computes the
+//! batch view with DataFusion from exactly the records before the cut and flips.
+
+use crate::BatchError;
+use crate::query::session_over;
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::Int64Type;
+use futures::StreamExt;
+use model::{POSTS_TOPIC, SlotStart};
+use ports::protocol::{HandshakeProgress, Offsets, RecomputeInfo};
+use ports::{ActivePair, Backends, BatchTable, LambdaSwitch, SlotCount, SpeedTable, ViewTable};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use views::HASHTAG_SLOT_COUNTS;
+
+/// Recompute settings (`[recompute]` in the config file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct RecomputeConfig {
+    /// Seconds to wait for the speed workers' handshake and for ingestion to reach the cut,
+    /// before giving up with an error that names what is missing.
+    pub wait_timeout_secs: u64,
+    /// How often progress is checked while waiting, milliseconds.
+    pub poll_interval_ms: u64,
+    /// Rows per batch-view write.
+    pub write_chunk_rows: usize,
+    /// In `lambda-trends up`: minutes between automatic recomputes (0: never).
+    pub every_minutes: u64,
+}
+
+impl Default for RecomputeConfig {
+    fn default() -> Self {
+        RecomputeConfig { wait_timeout_secs: 120, poll_interval_ms: 200, write_chunk_rows: 5000, every_minutes: 5 }
+    }
+}
+
+/// Where a recompute stands after a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Waiting for the speed workers of these partitions to stop writing to the reset table.
+    AwaitingAcks(Vec<u32>),
+    /// Waiting for the speed workers of these partitions to record where they restart.
+    AwaitingStarts(Vec<u32>),
+    /// Waiting for master ingest to reach the cut: `(partition, ingested, cut)`.
+    AwaitingIngest(Vec<(u32, u64, u64)>),
+    /// The batch view was written and the pair flipped.
+    Flipped {
+        /// The new active pair.
+        pair: ActivePair,
+        /// Rows written to the batch table.
+        rows: u64,
+        /// Posts in the master dataset before the cut.
+        posts: u64,
+    },
+}
+
+impl std::fmt::Display for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Progress::AwaitingAcks(p) => write!(f, "waiting for speed workers to stop writing the reset table (partitions {p:?})"),
+            Progress::AwaitingStarts(p) => write!(f, "waiting for speed workers to record their start offsets (partitions {p:?})"),
+            Progress::AwaitingIngest(b) => {
+                let behind: u64 = b.iter().map(|(_, i, c)| c - i).sum();
+                write!(f, "waiting for master ingest to reach the cut ({behind} records behind)")
+            }
+            Progress::Flipped { pair, rows, posts } => write!(
+                f,
+                "flipped to epoch {}: {} + {} ({rows} batch rows from {posts} posts)",
+                pair.epoch.0, pair.batch, pair.speed
+            ),
+        }
+    }
+}
+
+/// A recompute in progress.
+pub struct Recompute {
+    backends: Backends,
+    switch: LambdaSwitch,
+    info: RecomputeInfo,
+    write_chunk_rows: usize,
+}
+
+impl Recompute {
+    /// Step 1: starts a recompute (resets the inactive speed table). Fails with a conflict if one
+    /// is already in progress.
+    pub async fn begin(backends: &Backends, write_chunk_rows: usize) -> Result<Recompute, BatchError> {
+        let partitions = backends.log.ensure_topic(POSTS_TOPIC).await?;
+        let switch = LambdaSwitch::new(backends.coordinator.clone());
+        let info = switch.begin_recompute(partitions, HASHTAG_SLOT_COUNTS.version).await?;
+        tracing::info!(epoch = info.epoch.0, speed = %info.speed, batch = %info.batch, "Recompute started.");
+        Ok(Recompute { backends: backends.clone(), switch, info, write_chunk_rows: write_chunk_rows.max(1) })
+    }
+
+    /// What this recompute is building.
+    pub fn info(&self) -> &RecomputeInfo {
+        &self.info
+    }
+
+    /// Takes the next step if its precondition holds, and says where things stand.
+    pub async fn advance(&mut self) -> Result<Progress, BatchError> {
+        let cut = match self.switch.handshake().await? {
+            HandshakeProgress::AwaitingAcks(p) => return Ok(Progress::AwaitingAcks(p)),
+            HandshakeProgress::Acked => {
+                // Every worker has stopped writing S': empty it, then let them restart it.
+                self.backends.views.truncate(ViewTable::Speed(self.info.speed)).await?;
+                self.switch.mark_restarted().await?;
+                return Ok(Progress::AwaitingStarts((0..self.info.partitions).collect()));
+            }
+            HandshakeProgress::AwaitingStarts(p) => return Ok(Progress::AwaitingStarts(p)),
+            HandshakeProgress::Started(cut) => cut,
+        };
+        let manifest = self.backends.master.manifest().await?;
+        if !manifest.covers(&cut) {
+            let behind = cut
+                .iter()
+                .map(|(p, c)| (*p, manifest.offsets.get(p).copied().unwrap_or(0), *c))
+                .filter(|(_, i, c)| i < c)
+                .collect();
+            return Ok(Progress::AwaitingIngest(behind));
+        }
+        let (rows, posts) = write_batch_view(&self.backends, &cut, self.info.batch, self.write_chunk_rows).await?;
+        let pair = self.switch.flip(&self.info, &cut).await?;
+        tracing::info!(epoch = pair.epoch.0, rows, posts, "Flipped to the recomputed pair.");
+        Ok(Progress::Flipped { pair, rows, posts })
+    }
+
+    /// Abandons this recompute (the active pair is untouched).
+    pub async fn abort(self) -> Result<(), BatchError> {
+        self.switch.end_recompute().await?;
+        tracing::warn!(epoch = self.info.epoch.0, "Recompute abandoned.");
+        Ok(())
+    }
+}
+
+/// Computes the batch view from the master dataset's records before `cut` into `table`
+/// (truncated first). Returns (rows written, posts read).
+pub async fn write_batch_view(
+    backends: &Backends,
+    cut: &Offsets,
+    table: BatchTable,
+    chunk_rows: usize,
+) -> Result<(u64, u64), BatchError> {
+    let manifest = backends.master.manifest().await?;
+    let files = manifest.files_before(cut);
+    let ctx = session_over(backends.master.as_ref(), &files, "master")?;
+    let posts_before_cut: u64 = {
+        let pred = views::batch::before_cut_predicate(cut);
+        let df = ctx.sql(&format!("SELECT count(*) FROM master WHERE {pred}")).await?;
+        let batches = df.collect().await?;
+        batches
+            .first()
+            .filter(|b| b.num_rows() > 0)
+            .map(|b| b.column(0).as_primitive::<Int64Type>().value(0) as u64)
+            .unwrap_or(0)
+    };
+    let df = views::batch::batch_view(&ctx, "master", cut).await?;
+    backends.views.truncate(ViewTable::Batch(table)).await?;
+    let mut stream = df.execute_stream().await?;
+    let mut rows = 0u64;
+    let mut chunk: Vec<SlotCount> = Vec::with_capacity(chunk_rows);
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let tags = batch.column(0).as_string::<i32>();
+        let slots = batch.column(1).as_primitive::<Int64Type>();
+        let counts = batch.column(2).as_primitive::<Int64Type>();
+        for i in 0..batch.num_rows() {
+            chunk.push(SlotCount { hashtag: tags.value(i).to_string(), slot: SlotStart(slots.value(i)), count: counts.value(i) });
+            if chunk.len() >= chunk_rows {
+                backends.views.write_batch_rows(table, &chunk).await?;
+                rows += chunk.len() as u64;
+                chunk.clear();
+            }
+        }
+    }
+    if !chunk.is_empty() {
+        backends.views.write_batch_rows(table, &chunk).await?;
+        rows += chunk.len() as u64;
+    }
+    metrics::counter!("lambda_batch_written_rows_total").increment(rows);
+    Ok((rows, posts_before_cut))
+}
+
+/// Runs a whole recompute, waiting for each step, reporting progress; gives up (and abandons the
+/// recompute) after `cfg.wait_timeout_secs` without progress, or at shutdown.
+pub async fn run_recompute(
+    backends: &Backends,
+    cfg: &RecomputeConfig,
+    shutdown: &CancellationToken,
+    mut on_progress: impl FnMut(&Progress),
+) -> Result<ActivePair, BatchError> {
+    let started = Instant::now();
+    let mut r = Recompute::begin(backends, cfg.write_chunk_rows).await?;
+    let mut last: Option<Progress> = None;
+    let mut last_change = Instant::now();
+    let result = loop {
+        let progress = match r.advance().await {
+            Ok(p) => p,
+            Err(e) => break Err(e),
+        };
+        if last.as_ref() != Some(&progress) {
+            on_progress(&progress);
+            last_change = Instant::now();
+        }
+        if let Progress::Flipped { pair, .. } = &progress {
+            metrics::histogram!("lambda_batch_recompute_seconds").record(started.elapsed().as_secs_f64());
+            metrics::gauge!("lambda_batch_active_epoch").set(pair.epoch.0 as f64);
+            return Ok(pair.clone());
+        }
+        if last_change.elapsed() > Duration::from_secs(cfg.wait_timeout_secs) {
+            break Err(BatchError::Timeout(format!(
+                "recompute made no progress for {} s: {progress}. Is every component running (`lambda-trends up`, or `speed` and `ingest`)?",
+                cfg.wait_timeout_secs
+            )));
+        }
+        last = Some(progress);
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(cfg.poll_interval_ms)) => {}
+            _ = shutdown.cancelled() => break Err(BatchError::Timeout("recompute interrupted by shutdown".into())),
+        }
+    };
+    metrics::counter!("lambda_batch_recompute_failures_total").increment(1);
+    if let Err(error) = r.abort().await {
+        tracing::error!(%error, "Could not abandon the failed recompute; run `lambda-trends recompute --abort`.");
+    }
+    result
+}
+
+/// The inactive tables a recompute would write, for messages.
+pub fn targets(active: &ActivePair) -> (BatchTable, SpeedTable) {
+    (active.batch.other(), active.speed.other())
+}

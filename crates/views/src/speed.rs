@@ -1,0 +1,70 @@
+//! The view lowered for the speed layer: an aggregator of increments per (hashtag, slot).
+
+use model::{Post, SlotStart};
+use std::collections::HashMap;
+
+/// Sums increments per (hashtag key, slot) between two flushes.
+#[derive(Debug, Default, Clone)]
+pub struct SlotAggregator {
+    counts: HashMap<(String, SlotStart), i64>,
+    posts: u64,
+}
+
+impl SlotAggregator {
+    /// An empty aggregator.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts one post. Returns how many hashtags it counted for.
+    pub fn add(&mut self, post: &Post) -> usize {
+        let slot = SlotStart::containing(post.timestamp);
+        let keys = post.hashtag_keys();
+        self.add_keys(&keys, slot);
+        keys.len()
+    }
+
+    /// Counts one post whose keys and slot are already known.
+    pub fn add_keys(&mut self, keys: &[String], slot: SlotStart) {
+        for key in keys {
+            *self.counts.entry((key.clone(), slot)).or_default() += 1;
+        }
+        self.posts += 1;
+    }
+
+    /// Adds everything another aggregator holds.
+    pub fn merge(&mut self, other: &SlotAggregator) {
+        for (k, v) in &other.counts {
+            *self.counts.entry(k.clone()).or_default() += v;
+        }
+        self.posts += other.posts;
+    }
+
+    /// Number of distinct (hashtag, slot) cells held.
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// Posts counted since the last drain.
+    pub fn posts(&self) -> u64 {
+        self.posts
+    }
+
+    /// The cells, sorted by slot then hashtag (the order writes are grouped in).
+    pub fn cells(&self) -> Vec<(String, SlotStart, i64)> {
+        let mut out: Vec<_> = self.counts.iter().map(|((h, s), c)| (h.clone(), *s, *c)).collect();
+        out.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        out
+    }
+
+    /// Empties the aggregator.
+    pub fn clear(&mut self) {
+        self.counts.clear();
+        self.posts = 0;
+    }
+}

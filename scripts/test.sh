@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Every test: formatting, lints, unit/property/conformance/end-to-end tests, and the browser test
+# of the dashboard against a real `lambda-trends up`. Installs what it needs (npm packages,
+# Debian's chromium). Used by .ci/run.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$LT_ROOT"
+step() { printf '\n==> %s\n' "$*"; }
+started=$(date +%s)
+
+step "Installing the browser and building the dashboard"
+scripts/install-browser.sh
+scripts/build-dashboard.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test (unit, property, conformance, end-to-end)"
+cargo test --workspace
+
+step "Browser test: the dashboard against a running lambda-trends up"
+scripts/browser-test.sh
+
+echo "All tests passed in $(( $(date +%s) - started )) s."

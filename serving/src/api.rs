@@ -1,0 +1,287 @@
+//! The HTTP API (JSON) and the static dashboard.
+
+use crate::{AppState, merge};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use model::{SLOT_MILLIS, SlotStart, normalize_hashtag};
+use ports::{PortError, ViewTable};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::sync::Arc;
+use tower_http::services::{ServeDir, ServeFile};
+
+/// An error as the API returns it: a status and a JSON body `{"error": "..."}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn bad_request(message: impl Into<String>) -> Self {
+        ApiError { status: StatusCode::BAD_REQUEST, message: message.into() }
+    }
+}
+
+impl From<PortError> for ApiError {
+    fn from(e: PortError) -> Self {
+        tracing::warn!(error = %e, "A request failed in a backend.");
+        match e {
+            PortError::Unavailable(_) | PortError::Conflict(_) => ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: "a backend is unavailable; try again shortly".into(),
+            },
+            PortError::Invalid(m) => ApiError { status: StatusCode::BAD_REQUEST, message: m },
+            PortError::Internal(_) => ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, message: "internal error".into() },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// The router: API, health, metrics and the dashboard.
+pub fn router(state: Arc<AppState>) -> Router {
+    let assets = state.cfg.assets_path();
+    let api = Router::new()
+        .route("/api/v1/trending", get(trending))
+        .route("/api/v1/hashtags", get(search))
+        .route("/api/v1/hashtags/{tag}/series", get(series))
+        .route("/api/v1/status", get(status))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .with_state(state);
+    if assets.join("index.html").is_file() {
+        let index = ServeFile::new(assets.join("index.html"));
+        api.fallback_service(ServeDir::new(assets).fallback(index))
+    } else {
+        let hint = format!(
+            "<!doctype html><title>lambda-trends</title><h1>lambda-trends</h1><p>The dashboard is not built \
+             (no {}/index.html). Run <code>scripts/build-dashboard.sh</code>. The API is at \
+             <a href=\"/api/v1/trending\">/api/v1/trending</a>.</p>",
+            assets.display()
+        );
+        api.fallback(move || async move { Html(hint) })
+    }
+}
+
+/// Query of `GET /api/v1/trending`.
+#[derive(Debug, Deserialize)]
+pub struct TrendingQuery {
+    /// Window in minutes (1 to 1440; default from the config).
+    pub minutes: Option<u32>,
+    /// How many hashtags (1 to 1000; default from the config).
+    pub limit: Option<usize>,
+}
+
+/// Body of `GET /api/v1/trending` and of the `trending` push.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrendingResponse {
+    /// The window, minutes.
+    pub window_minutes: u32,
+    /// When it was computed.
+    pub as_of: DateTime<Utc>,
+    /// Epoch of the pair that made it.
+    pub epoch: u64,
+    /// Hashtags by merged count, highest first.
+    pub hashtags: Vec<TrendingItem>,
+}
+
+/// One trending hashtag.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrendingItem {
+    /// Normalised hashtag.
+    pub hashtag: String,
+    /// Merged count in the window.
+    pub count: i64,
+}
+
+/// Computes the trending list (shared by the endpoint and the push loop).
+pub async fn compute_trending(state: &AppState, minutes: u32, limit: usize) -> Result<TrendingResponse, PortError> {
+    let pair = state.active.borrow().clone();
+    let now = Utc::now();
+    let top = merge::trending(state.backends.views.as_ref(), &pair, now.timestamp_millis(), minutes, limit).await?;
+    Ok(TrendingResponse {
+        window_minutes: minutes,
+        as_of: now,
+        epoch: pair.epoch.0,
+        hashtags: top.into_iter().map(|h| TrendingItem { hashtag: h.hashtag, count: h.count }).collect(),
+    })
+}
+
+async fn trending(State(state): State<Arc<AppState>>, Query(q): Query<TrendingQuery>) -> ApiResult<TrendingResponse> {
+    let minutes = q.minutes.unwrap_or(state.cfg.trending_minutes);
+    let limit = q.limit.unwrap_or(state.cfg.trending_limit);
+    if !(1..=1440).contains(&minutes) {
+        return Err(ApiError::bad_request("minutes must be between 1 and 1440"));
+    }
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+    }
+    Ok(Json(compute_trending(&state, minutes, limit).await?))
+}
+
+/// Query of the series endpoint.
+#[derive(Debug, Deserialize)]
+pub struct SeriesQuery {
+    /// Start: RFC 3339 or epoch milliseconds (default: 24 hours before `to`).
+    pub from: Option<String>,
+    /// End, inclusive: RFC 3339 or epoch milliseconds (default: now).
+    pub to: Option<String>,
+}
+
+/// Body of the series endpoint.
+#[derive(Debug, Serialize)]
+pub struct SeriesResponse {
+    /// The normalised hashtag.
+    pub hashtag: String,
+    /// First slot of this page.
+    pub from: String,
+    /// Last slot of this page.
+    pub to: String,
+    /// Slot length.
+    pub slot_minutes: u32,
+    /// Epoch of the pair that made it.
+    pub epoch: u64,
+    /// The batch and speed tables that made it.
+    pub tables: [String; 2],
+    /// Non-zero slots, in time order.
+    pub points: Vec<merge::SeriesPoint>,
+    /// When the range was longer than one page: the `from` of the next page.
+    pub next_from: Option<String>,
+}
+
+fn parse_instant(s: &str, what: &str) -> Result<i64, ApiError> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| ApiError::bad_request(format!("`{what}` must be RFC 3339 (2026-11-23T06:00:00Z) or epoch milliseconds, not `{s}`")))
+}
+
+async fn series(
+    State(state): State<Arc<AppState>>,
+    Path(tag): Path<String>,
+    Query(q): Query<SeriesQuery>,
+) -> ApiResult<SeriesResponse> {
+    let hashtag = normalize_hashtag(tag.trim_start_matches(['#', '＃']));
+    if hashtag.is_empty() {
+        return Err(ApiError::bad_request("the hashtag is empty"));
+    }
+    let to_ms = match &q.to {
+        Some(s) => parse_instant(s, "to")?,
+        None => Utc::now().timestamp_millis(),
+    };
+    let from_ms = match &q.from {
+        Some(s) => parse_instant(s, "from")?,
+        None => to_ms - 24 * 3_600_000,
+    };
+    if from_ms > to_ms {
+        return Err(ApiError::bad_request("`from` is after `to`"));
+    }
+    let from = SlotStart::containing(from_ms);
+    let mut to = SlotStart::containing(to_ms);
+    let max = state.cfg.max_series_points.max(1) as i64;
+    let mut next_from = None;
+    if (to.0 - from.0) / SLOT_MILLIS + 1 > max {
+        to = SlotStart(from.0 + (max - 1) * SLOT_MILLIS);
+        next_from = Some(to.next().to_rfc3339());
+    }
+    let pair = state.active.borrow().clone();
+    let points = merge::series(state.backends.views.as_ref(), &pair, &hashtag, from, to).await?;
+    Ok(Json(SeriesResponse {
+        hashtag,
+        from: from.to_rfc3339(),
+        to: to.to_rfc3339(),
+        slot_minutes: (SLOT_MILLIS / 60_000) as u32,
+        epoch: pair.epoch.0,
+        tables: [pair.batch.name().to_string(), pair.speed.name().to_string()],
+        points,
+        next_from,
+    }))
+}
+
+/// Query of the hashtag search.
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    /// Prefix of the hashtag (normalised before the search).
+    pub prefix: String,
+    /// At most this many (default 20, at most 100).
+    pub limit: Option<usize>,
+}
+
+async fn search(State(state): State<Arc<AppState>>, Query(q): Query<SearchQuery>) -> ApiResult<serde_json::Value> {
+    let prefix = normalize_hashtag(q.prefix.trim_start_matches(['#', '＃']));
+    let limit = q.limit.unwrap_or(20).clamp(1, 100);
+    let pair = state.active.borrow().clone();
+    let views = &state.backends.views;
+    let (mut a, b) = tokio::try_join!(
+        views.search_hashtags(ViewTable::Batch(pair.batch), &prefix, limit),
+        views.search_hashtags(ViewTable::Speed(pair.speed), &prefix, limit),
+    )?;
+    a.extend(b);
+    a.sort();
+    a.dedup();
+    a.truncate(limit);
+    Ok(Json(json!({ "prefix": prefix, "hashtags": a })))
+}
+
+async fn status(State(state): State<Arc<AppState>>) -> ApiResult<serde_json::Value> {
+    let b = &state.backends;
+    let pair = state.active.borrow().clone();
+    let (speed_state, ends, manifest) = tokio::try_join!(
+        state.switch.speed_state(),
+        b.log.end_offsets(model::POSTS_TOPIC),
+        b.master.manifest(),
+    )?;
+    let total: u64 = ends.values().sum();
+    let rate = state.rate.lock().expect("rate sampler poisoned").sample(total);
+    Ok(Json(json!({
+        "active": {
+            "epoch": pair.epoch.0,
+            "batch": pair.batch,
+            "speed": pair.speed,
+            "cut": pair.cut,
+            "view_version": pair.view_version,
+            "flipped_at": pair.flipped_at,
+            "rollback_to": pair.previous.as_ref().map(|p| json!({"epoch": p.epoch.0, "batch": p.batch, "speed": p.speed})),
+        },
+        "recompute": speed_state.recompute,
+        "speed_tables": { "speed_view_0": speed_state.speed_view_0, "speed_view_1": speed_state.speed_view_1 },
+        "posts_per_second": (rate * 10.0).round() / 10.0,
+        "log": { "records": total, "end_offsets": ends },
+        "master": { "manifest_version": manifest.version, "rows": manifest.rows(), "files": manifest.files.len(), "ingested": manifest.offsets },
+        "view": { "name": views::HASHTAG_SLOT_COUNTS.name, "version": views::HASHTAG_SLOT_COUNTS.version },
+        "backends": {
+            "event_log": b.log.describe(),
+            "views": b.views.describe(),
+            "coordinator": b.coordinator.describe(),
+            "master": b.master.describe(),
+        },
+    })))
+}
+
+async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    match state.switch.active().await {
+        Ok(_) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}")).into_response(),
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    match &state.metrics {
+        Some(h) => h.render().into_response(),
+        None => (StatusCode::NOT_FOUND, "no metrics recorder is installed").into_response(),
+    }
+}

@@ -1,0 +1,146 @@
+//! The serving layer: merges the active batch and speed views and serves them to analysts, over
+//! an axum JSON API and socket.io (client v4 protocol) live pushes, with the dashboard at `/`.
+//!
+//! Every number served is `batch[active] + speed[active]` for the pair the coordinator names
+//! ([`merge`]); the pair comes from a watch, so a flip is seen at once, and each response is
+//! computed from one pair, never a mix. Live pushes are computed once per tick and broadcast
+//! to every client ([`live`]), so the cost does not grow with the audience.
+
+pub mod api;
+pub mod live;
+pub mod merge;
+
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use ports::{ActivePair, Backends, LambdaSwitch};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// Serving settings (`[serving]` in the config file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct ServingConfig {
+    /// Address to listen on.
+    pub listen: String,
+    /// Milliseconds between `trending` pushes.
+    pub push_interval_ms: u64,
+    /// Default trending window, minutes.
+    pub trending_minutes: u32,
+    /// Default number of trending hashtags.
+    pub trending_limit: usize,
+    /// Directory of the built dashboard (`dashboard-web/dist`); empty: the copy beside the sources.
+    pub assets_dir: String,
+    /// Most points in one page of a series.
+    pub max_series_points: usize,
+}
+
+impl Default for ServingConfig {
+    fn default() -> Self {
+        ServingConfig {
+            listen: "127.0.0.1:8080".into(),
+            push_interval_ms: 2000,
+            trending_minutes: 15,
+            trending_limit: 10,
+            assets_dir: String::new(),
+            max_series_points: 10_000,
+        }
+    }
+}
+
+impl ServingConfig {
+    /// The dashboard directory to serve.
+    pub fn assets_path(&self) -> PathBuf {
+        if self.assets_dir.is_empty() {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../dashboard-web/dist"))
+        } else {
+            PathBuf::from(&self.assets_dir)
+        }
+    }
+}
+
+/// Samples the event log's end offsets to report posts per second.
+#[derive(Debug, Default)]
+pub struct RateSampler {
+    last: Option<(Instant, u64)>,
+    rate: f64,
+}
+
+impl RateSampler {
+    /// Records the total number of records in the log now; returns the latest rate.
+    pub fn sample(&mut self, total: u64) -> f64 {
+        let now = Instant::now();
+        match self.last {
+            Some((t, n)) if now.duration_since(t).as_secs_f64() >= 1.0 => {
+                self.rate = total.saturating_sub(n) as f64 / now.duration_since(t).as_secs_f64();
+                self.last = Some((now, total));
+            }
+            Some(_) => {}
+            None => self.last = Some((now, total)),
+        }
+        self.rate
+    }
+}
+
+/// What every handler shares.
+pub struct AppState {
+    /// The backends.
+    pub backends: Backends,
+    /// The protocol over the coordinator.
+    pub switch: LambdaSwitch,
+    /// The active pair, kept current by a watch.
+    pub active: watch::Receiver<ActivePair>,
+    /// Settings.
+    pub cfg: ServingConfig,
+    /// Posts-per-second sampler.
+    pub rate: Mutex<RateSampler>,
+    /// Prometheus exposition, when a recorder is installed.
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// Builds the application: API, socket.io, dashboard. Also starts the live push task, which
+/// stops with `shutdown`.
+pub async fn app(
+    backends: Backends,
+    cfg: ServingConfig,
+    metrics: Option<PrometheusHandle>,
+    shutdown: CancellationToken,
+) -> Result<Router, ports::PortError> {
+    backends.views.migrate().await?;
+    let switch = LambdaSwitch::new(backends.coordinator.clone());
+    let active = switch.watch_active().await?;
+    let state = Arc::new(AppState { backends, switch, active, cfg, rate: Mutex::new(RateSampler::default()), metrics });
+    let (layer, io) = live::socket_layer(state.clone());
+    tokio::spawn(live::push_loop(state.clone(), io, shutdown));
+    Ok(api::router(state).layer(layer))
+}
+
+/// Serves until `shutdown`.
+pub async fn run(
+    backends: Backends,
+    cfg: ServingConfig,
+    metrics: Option<PrometheusHandle>,
+    shutdown: CancellationToken,
+) -> Result<(), std::io::Error> {
+    let listener = TcpListener::bind(&cfg.listen)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", cfg.listen)))?;
+    serve(listener, backends, cfg, metrics, shutdown).await
+}
+
+/// Serves on an already bound listener until `shutdown` (tests bind port 0).
+pub async fn serve(
+    listener: TcpListener,
+    backends: Backends,
+    cfg: ServingConfig,
+    metrics: Option<PrometheusHandle>,
+    shutdown: CancellationToken,
+) -> Result<(), std::io::Error> {
+    let app = app(backends, cfg, metrics, shutdown.clone()).await.map_err(std::io::Error::other)?;
+    tracing::info!(addr = %listener.local_addr()?, "Serving the API and the dashboard.");
+    axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+}

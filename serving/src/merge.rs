@@ -1,0 +1,76 @@
+//! The merge: `batch[active] + speed[active]`, per slot and per hashtag.
+
+use model::{SLOT_MILLIS, SlotStart};
+use ports::{ActivePair, HashtagCount, PortError, ViewStore, ViewTable};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// One merged point of a series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeriesPoint {
+    /// Slot start, epoch milliseconds.
+    pub t: i64,
+    /// Slot start, RFC 3339.
+    pub slot: String,
+    /// Merged count.
+    pub count: i64,
+    /// The batch table's part.
+    pub batch: i64,
+    /// The speed table's part.
+    pub speed: i64,
+}
+
+/// A hashtag's merged series over `from..=to` (slot starts), from one pair.
+pub async fn series(
+    views: &dyn ViewStore,
+    pair: &ActivePair,
+    hashtag: &str,
+    from: SlotStart,
+    to: SlotStart,
+) -> Result<Vec<SeriesPoint>, PortError> {
+    let (b, s) = tokio::try_join!(
+        views.read_series(ViewTable::Batch(pair.batch), hashtag, from, to),
+        views.read_series(ViewTable::Speed(pair.speed), hashtag, from, to),
+    )?;
+    let mut cells: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for c in b {
+        cells.entry(c.slot.0).or_default().0 += c.count;
+    }
+    for c in s {
+        cells.entry(c.slot.0).or_default().1 += c.count;
+    }
+    Ok(cells
+        .into_iter()
+        .map(|(t, (batch, speed))| SeriesPoint { t, slot: SlotStart(t).to_rfc3339(), count: batch + speed, batch, speed })
+        .collect())
+}
+
+/// The top `limit` hashtags by merged count over the `minutes` up to and including the slot of
+/// `now_ms`, from one pair. Ties are broken by hashtag, so the order is stable.
+pub async fn trending(
+    views: &dyn ViewStore,
+    pair: &ActivePair,
+    now_ms: i64,
+    minutes: u32,
+    limit: usize,
+) -> Result<Vec<HashtagCount>, PortError> {
+    let to = SlotStart::containing(now_ms);
+    let slots = ((i64::from(minutes) * 60_000 + SLOT_MILLIS - 1) / SLOT_MILLIS).max(1);
+    let from = to.minus(slots - 1);
+    let (b, s) = tokio::try_join!(
+        views.hashtag_totals(ViewTable::Batch(pair.batch), from, to),
+        views.hashtag_totals(ViewTable::Speed(pair.speed), from, to),
+    )?;
+    let mut sums: HashMap<String, i64> = HashMap::new();
+    for c in b.into_iter().chain(s) {
+        *sums.entry(c.hashtag).or_default() += c.count;
+    }
+    let mut all: Vec<HashtagCount> = sums
+        .into_iter()
+        .filter(|(_, c)| *c > 0)
+        .map(|(hashtag, count)| HashtagCount { hashtag, count })
+        .collect();
+    all.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.hashtag.cmp(&b.hashtag)));
+    all.truncate(limit);
+    Ok(all)
+}

@@ -1,0 +1,241 @@
+//! The speed layer: reads posts from the event log, counts hashtag occurrences per 5-minute slot,
+//! and adds the counts to the speed tables as counter increments, live.
+//!
+//! The main type is [`SpeedWorker`]. It works in *windows*: it reads and aggregates records,
+//! then at a *commit boundary* ([`SpeedWorker::flush`]) it writes the increments, commits the
+//! offsets, and reads the protocol state ([`ports::SpeedState`]) that decides, for the next
+//! window, which speed tables admit which records. That is how a recompute's reset handshake
+//! stays exact: a table's admission only changes at a boundary, after every earlier write has
+//! completed (see `ports::protocol`).
+//!
+//! Records that cannot be decoded go to the `posts-dlq` topic with the reason in headers, and
+//! are counted; they never stop the worker.
+
+use model::avro::PostCodec;
+use model::{POSTS_DLQ_TOPIC, POSTS_TOPIC, SlotStart};
+use ports::protocol::Offsets;
+use ports::retry::retry_until_shutdown;
+use ports::{
+    Backends, ConsumerEvent, LambdaSwitch, LogConsumer, LogRecord, NewRecord, PortError, SlotCount, SpeedState,
+    SpeedTable,
+};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use views::speed::SlotAggregator;
+
+/// Speed-layer settings (`[speed]` in the config file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SpeedConfig {
+    /// Consumer group of the speed workers.
+    pub group: String,
+    /// Longest time between commit boundaries, milliseconds. Lower: fresher counts, more writes.
+    pub flush_interval_ms: u64,
+    /// Records read before a commit boundary is forced.
+    pub flush_max_records: usize,
+    /// Most records taken from the log in one poll.
+    pub poll_max_records: usize,
+}
+
+impl Default for SpeedConfig {
+    fn default() -> Self {
+        SpeedConfig { group: "speed".into(), flush_interval_ms: 1000, flush_max_records: 100_000, poll_max_records: 5000 }
+    }
+}
+
+/// Why the speed layer stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SpeedError {
+    /// A backend failed in a way retrying does not fix.
+    #[error("speed layer: {0}")]
+    Backend(#[from] PortError),
+}
+
+/// One speed worker: a member of the speed consumer group.
+pub struct SpeedWorker {
+    backends: Backends,
+    consumer: Box<dyn LogConsumer>,
+    switch: LambdaSwitch,
+    codec: PostCodec,
+    cfg: SpeedConfig,
+    shutdown: CancellationToken,
+    /// Protocol state applied in the current window.
+    state: SpeedState,
+    /// Next offset to read, per assigned partition.
+    positions: Offsets,
+    /// Increments pending per speed table.
+    pending: [SlotAggregator; 2],
+    /// Dead-letter records pending.
+    dead_letters: Vec<NewRecord>,
+    records_in_window: usize,
+    window_started: Instant,
+}
+
+impl SpeedWorker {
+    /// Joins the speed consumer group.
+    pub async fn start(backends: &Backends, cfg: SpeedConfig, shutdown: CancellationToken) -> Result<Self, SpeedError> {
+        backends.views.migrate().await?;
+        backends.log.ensure_topic(POSTS_DLQ_TOPIC).await?;
+        let consumer = backends.log.consumer(POSTS_TOPIC, &cfg.group).await?;
+        let switch = LambdaSwitch::new(backends.coordinator.clone());
+        let state = switch.speed_state().await?;
+        Ok(SpeedWorker {
+            backends: backends.clone(),
+            consumer,
+            switch,
+            codec: PostCodec::new(),
+            cfg,
+            shutdown,
+            state,
+            positions: Offsets::new(),
+            pending: [SlotAggregator::new(), SlotAggregator::new()],
+            dead_letters: Vec::new(),
+            records_in_window: 0,
+            window_started: Instant::now(),
+        })
+    }
+
+    /// Reads once from the log (waiting up to `timeout`) and aggregates what came. Returns the
+    /// number of records read.
+    pub async fn poll_once(&mut self, timeout: Duration) -> Result<usize, SpeedError> {
+        match self.consumer.poll(self.cfg.poll_max_records, timeout).await? {
+            ConsumerEvent::Assigned(partitions) => {
+                let committed = self.backends.log.committed_offsets(POSTS_TOPIC, &self.cfg.group).await?;
+                for p in &partitions {
+                    self.positions.insert(*p, committed.get(p).copied().unwrap_or(0));
+                }
+                tracing::info!(?partitions, "Speed worker assigned partitions.");
+                Ok(0)
+            }
+            ConsumerEvent::Revoked(partitions) => {
+                self.flush().await?;
+                for p in &partitions {
+                    self.positions.remove(p);
+                }
+                tracing::info!(?partitions, "Speed worker released partitions.");
+                Ok(0)
+            }
+            ConsumerEvent::Records(records) => {
+                let n = records.len();
+                for r in &records {
+                    self.count(r);
+                }
+                self.records_in_window += n;
+                metrics::counter!("lambda_speed_received_events_total").increment(n as u64);
+                Ok(n)
+            }
+        }
+    }
+
+    fn count(&mut self, r: &LogRecord) {
+        self.positions.insert(r.partition, r.offset + 1);
+        match self.codec.decode(&r.value) {
+            Ok(post) => {
+                let keys = post.hashtag_keys();
+                let slot = SlotStart::containing(post.timestamp);
+                for table in SpeedTable::ALL {
+                    if self.state.phase(table).admits(r.partition, r.offset) {
+                        self.pending[table.index()].add_keys(&keys, slot);
+                    }
+                }
+            }
+            Err(error) => {
+                metrics::counter!("lambda_speed_rejected_events_total", "reason" => error.reason_code()).increment(1);
+                tracing::warn!(%error, partition = r.partition, offset = r.offset, "Sending an undecodable record to the dead-letter queue.");
+                let mut headers = r.headers.clone();
+                headers.push(("lt-reason".into(), error.to_string().into_bytes()));
+                headers.push(("lt-reason-code".into(), error.reason_code().as_bytes().to_vec()));
+                headers.push(("lt-source-partition".into(), r.partition.to_string().into_bytes()));
+                headers.push(("lt-source-offset".into(), r.offset.to_string().into_bytes()));
+                self.dead_letters.push(NewRecord { key: r.key.clone(), value: r.value.clone(), headers });
+            }
+        }
+    }
+
+    /// Whether the window is long or full enough for a commit boundary.
+    pub fn flush_due(&self) -> bool {
+        self.records_in_window >= self.cfg.flush_max_records
+            || self.window_started.elapsed() >= Duration::from_millis(self.cfg.flush_interval_ms)
+    }
+
+    /// The commit boundary: writes the pending increments and dead letters, commits the offsets,
+    /// then records this worker's protocol duties and takes the state for the next window.
+    pub async fn flush(&mut self) -> Result<(), SpeedError> {
+        let started = Instant::now();
+        for table in SpeedTable::ALL {
+            let agg = &self.pending[table.index()];
+            if agg.is_empty() {
+                continue;
+            }
+            let cells: Vec<SlotCount> = agg
+                .cells()
+                .into_iter()
+                .map(|(hashtag, slot, count)| SlotCount { hashtag, slot, count })
+                .collect();
+            let views = self.backends.views.clone();
+            retry_until_shutdown("speed increments", &self.shutdown, || views.add_increments(table, &cells)).await?;
+            metrics::counter!("lambda_speed_sent_increments_total", "table" => table.name()).increment(cells.len() as u64);
+            self.pending[table.index()].clear();
+        }
+        if !self.dead_letters.is_empty() {
+            let dlq = std::mem::take(&mut self.dead_letters);
+            let log = self.backends.log.clone();
+            let n = dlq.len();
+            retry_until_shutdown("dead-letter append", &self.shutdown, || log.append(POSTS_DLQ_TOPIC, dlq.clone())).await?;
+            metrics::counter!("lambda_speed_dead_lettered_events_total").increment(n as u64);
+        }
+        if !self.positions.is_empty() && self.records_in_window > 0 {
+            let positions = self.positions.clone();
+            let consumer = &mut self.consumer;
+            consumer.commit(&positions).await?;
+        }
+        let switch = self.switch.clone();
+        let positions = self.positions.clone();
+        self.state = retry_until_shutdown("protocol boundary", &self.shutdown, || switch.at_commit_boundary(&positions)).await?;
+        metrics::histogram!("lambda_speed_flush_seconds").record(started.elapsed().as_secs_f64());
+        self.records_in_window = 0;
+        self.window_started = Instant::now();
+        Ok(())
+    }
+
+    /// The next offset to read per assigned partition.
+    pub fn positions(&self) -> &Offsets {
+        &self.positions
+    }
+}
+
+/// Runs a speed worker until `shutdown`, then flushes once more.
+pub async fn run(backends: Backends, cfg: SpeedConfig, shutdown: CancellationToken) -> Result<(), SpeedError> {
+    let mut worker = SpeedWorker::start(&backends, cfg, shutdown.clone()).await?;
+    tracing::info!(log = %backends.log.describe(), views = %backends.views.describe(), "Speed layer started.");
+    let mut backoff = Duration::from_millis(100);
+    while !shutdown.is_cancelled() {
+        let step = async {
+            worker.poll_once(Duration::from_millis(200)).await?;
+            if worker.flush_due() {
+                worker.flush().await?;
+            }
+            Ok::<_, SpeedError>(())
+        };
+        match tokio::select! { r = step => r, _ = shutdown.cancelled() => break } {
+            Ok(()) => backoff = Duration::from_millis(100),
+            Err(SpeedError::Backend(e)) if e.is_retryable() => {
+                metrics::counter!("lambda_speed_errors_total", "kind" => e.kind()).increment(1);
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "Speed layer step failed; retrying.");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    // A last boundary so no read record is left uncommitted. A fresh token: the run's is cancelled.
+    worker.shutdown = CancellationToken::new();
+    let final_flush = tokio::time::timeout(Duration::from_secs(10), worker.flush()).await;
+    match final_flush {
+        Ok(r) => r?,
+        Err(_) => tracing::warn!("The final speed flush did not finish in 10 s; unflushed records will be re-read."),
+    }
+    tracing::info!("Speed layer stopped.");
+    Ok(())
+}

@@ -1,0 +1,302 @@
+//! `lambda-trends`: the command line. It only parses arguments, layers the configuration and
+//! wires the components (each a library with a `run(…, shutdown)` entry point); all logic lives
+//! in the crates.
+
+mod config;
+
+use anyhow::{Context, Result};
+use batch_layer::recompute::{Progress, run_recompute};
+use clap::{Parser, Subcommand};
+use config::Config;
+use ports::{Backends, LambdaSwitch};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// Live hashtag trends on a Lambda architecture.
+#[derive(Debug, Parser)]
+#[command(name = "lambda-trends", version, about, propagate_version = true)]
+struct Cli {
+    /// Configuration file (TOML). Default: `lambda-trends.toml` if it exists.
+    #[arg(long, global = true, env = "LT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory of the embedded backends' data (default `./data`).
+    #[arg(long, global = true, env = "LT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs everything in one process: collector, speed layer, ingest, periodic recompute, serving.
+    Up {
+        /// Address of the API and dashboard.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Synthetic posts per second.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Minutes between automatic recomputes (0: none).
+        #[arg(long)]
+        recompute_every: Option<u64>,
+    },
+    /// Runs the collector alone.
+    Collect {
+        /// `synthetic` or `replay`.
+        #[arg(long)]
+        source: Option<String>,
+        /// The file for `--source replay` (X API v2 stream lines).
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Posts per second (0: as fast as possible).
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Stop after this many posts.
+        #[arg(long)]
+        max_posts: Option<u64>,
+    },
+    /// Runs a speed-layer worker alone.
+    Speed,
+    /// Runs the master ingest alone.
+    Ingest,
+    /// Recomputes the batch view from the master dataset and flips to it.
+    Recompute {
+        /// Abandons a recompute left in progress by a crash instead.
+        #[arg(long)]
+        abort: bool,
+    },
+    /// Makes the previous batch/speed pair active again.
+    Rollback,
+    /// Runs the API, socket.io and the dashboard alone.
+    Serve {
+        /// Address to listen on.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Shows the active pair, the recompute in progress and how far each component has got.
+    Status {
+        /// Prints JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Creates the view tables if missing.
+    Migrate,
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Prints the merged configuration (defaults < file < environment < flags).
+    Show,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let mut overrides = config::Overrides { data_dir: cli.data_dir.clone(), ..Default::default() };
+    match &cli.command {
+        Command::Up { listen, rate, recompute_every } => {
+            overrides.listen = listen.clone();
+            overrides.rate = *rate;
+            overrides.recompute_every = *recompute_every;
+        }
+        Command::Serve { listen } => overrides.listen = listen.clone(),
+        Command::Collect { source, file, rate, max_posts } => {
+            overrides.source = source.clone();
+            overrides.replay_path = file.clone();
+            overrides.rate = *rate;
+            overrides.max_posts = *max_posts;
+        }
+        _ => {}
+    }
+    let cfg = Config::load(cli.config.as_deref(), &overrides)?;
+    config::init_tracing(&cfg.log);
+    if let Command::Config { command: ConfigCommand::Show } = &cli.command {
+        print!("{}", cfg.to_toml()?);
+        return Ok(());
+    }
+    let backends = Backends::open(&cfg.backends, &cfg.data_dir).context("opening the backends")?;
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+    match cli.command {
+        Command::Up { .. } => up(backends, cfg, shutdown).await,
+        Command::Collect { .. } => {
+            let metrics = install_metrics();
+            drop(metrics);
+            let stats = collector::publisher::run(backends.log.clone(), cfg.collector, shutdown, None).await?;
+            eprintln!("collected {} posts ({} rejected)", stats.posts, stats.rejected);
+            Ok(())
+        }
+        Command::Speed => {
+            install_metrics();
+            Ok(speed_layer::run(backends, cfg.speed, shutdown).await?)
+        }
+        Command::Ingest => {
+            install_metrics();
+            Ok(batch_layer::ingest::run(backends, cfg.ingest, shutdown).await?)
+        }
+        Command::Serve { .. } => {
+            let metrics = install_metrics();
+            Ok(serving::run(backends, cfg.serving, metrics, shutdown).await?)
+        }
+        Command::Recompute { abort } => {
+            if abort {
+                LambdaSwitch::new(backends.coordinator.clone()).end_recompute().await?;
+                eprintln!("The recompute in progress, if any, was abandoned.");
+                return Ok(());
+            }
+            let pair = run_recompute(&backends, &cfg.recompute, &shutdown, print_progress).await?;
+            println!(
+                "Active pair is now epoch {}: {} + {} (cut {:?}).",
+                pair.epoch.0, pair.batch, pair.speed, pair.cut
+            );
+            Ok(())
+        }
+        Command::Rollback => {
+            let pair = LambdaSwitch::new(backends.coordinator.clone()).rollback().await?;
+            println!("Rolled back: active pair is now epoch {}: {} + {}.", pair.epoch.0, pair.batch, pair.speed);
+            Ok(())
+        }
+        Command::Status { json } => status(&backends, json).await,
+        Command::Migrate => {
+            backends.views.migrate().await?;
+            println!("View tables are ready in {}.", backends.views.describe());
+            Ok(())
+        }
+        Command::Config { .. } => unreachable!("handled above"),
+    }
+}
+
+fn print_progress(p: &Progress) {
+    eprintln!("recompute: {p}");
+}
+
+fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
+    match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+        Ok(h) => Some(h),
+        Err(error) => {
+            tracing::warn!(%error, "Metrics are disabled: no recorder could be installed.");
+            None
+        }
+    }
+}
+
+fn spawn_signal_handler(shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("a SIGTERM handler");
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("Shutting down: finishing in-flight work.");
+        shutdown.cancel();
+    });
+}
+
+/// `lambda-trends up`: every component in one process.
+async fn up(backends: Backends, cfg: Config, shutdown: CancellationToken) -> Result<()> {
+    let metrics = install_metrics();
+    let mut tasks: JoinSet<(&'static str, Result<()>)> = JoinSet::new();
+    {
+        let (log, c, s) = (backends.log.clone(), cfg.collector.clone(), shutdown.clone());
+        tasks.spawn(async move { ("collector", collector::publisher::run(log, c, s, None).await.map(|_| ()).map_err(Into::into)) });
+    }
+    {
+        let (b, c, s) = (backends.clone(), cfg.speed.clone(), shutdown.clone());
+        tasks.spawn(async move { ("speed", speed_layer::run(b, c, s).await.map_err(Into::into)) });
+    }
+    {
+        let (b, c, s) = (backends.clone(), cfg.ingest.clone(), shutdown.clone());
+        tasks.spawn(async move { ("ingest", batch_layer::ingest::run(b, c, s).await.map_err(Into::into)) });
+    }
+    {
+        let (b, c, s) = (backends.clone(), cfg.serving.clone(), shutdown.clone());
+        tasks.spawn(async move { ("serving", serving::run(b, c, metrics, s).await.map_err(Into::into)) });
+    }
+    if cfg.recompute.every_minutes > 0 {
+        let (b, c, s) = (backends.clone(), cfg.recompute.clone(), shutdown.clone());
+        tasks.spawn(async move { ("recompute", periodic_recompute(b, c, s).await) });
+    }
+    eprintln!(
+        "lambda-trends is up: dashboard and API on http://{} (data in {}). Ctrl-C stops it.",
+        cfg.serving.listen,
+        cfg.data_dir.display()
+    );
+    let mut failure = None;
+    while let Some(joined) = tasks.join_next().await {
+        let (name, result) = joined.context("a component panicked")?;
+        match result {
+            Ok(()) => tracing::info!(component = name, "Component finished."),
+            Err(e) => {
+                tracing::error!(component = name, error = %format!("{e:#}"), "Component failed; stopping everything.");
+                failure.get_or_insert(e.context(format!("{name} failed")));
+                shutdown.cancel();
+            }
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+async fn periodic_recompute(backends: Backends, cfg: batch_layer::recompute::RecomputeConfig, shutdown: CancellationToken) -> Result<()> {
+    let every = Duration::from_secs(cfg.every_minutes * 60);
+    loop {
+        tokio::select! { _ = tokio::time::sleep(every) => {}, _ = shutdown.cancelled() => return Ok(()) }
+        match run_recompute(&backends, &cfg, &shutdown, |p| tracing::info!(progress = %p, "Recompute progress.")).await {
+            Ok(pair) => tracing::info!(epoch = pair.epoch.0, "Periodic recompute flipped the pair."),
+            Err(e) if shutdown.is_cancelled() => tracing::info!(error = %e, "Recompute stopped by shutdown."),
+            Err(e) => tracing::error!(error = %e, "Periodic recompute failed; the active pair is unchanged."),
+        }
+    }
+}
+
+async fn status(backends: &Backends, json: bool) -> Result<()> {
+    let switch = LambdaSwitch::new(backends.coordinator.clone());
+    let pair = switch.active().await?;
+    let state = switch.speed_state().await?;
+    let ends = backends.log.end_offsets(model::POSTS_TOPIC).await?;
+    let speed = backends.log.committed_offsets(model::POSTS_TOPIC, "speed").await?;
+    let manifest = backends.master.manifest().await?;
+    if json {
+        let v = serde_json::json!({
+            "active": pair, "speed_state": state, "log_end_offsets": ends,
+            "speed_committed": speed, "master_offsets": manifest.offsets, "master_rows": manifest.rows(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    let total: u64 = ends.values().sum();
+    let lag = |done: &std::collections::BTreeMap<u32, u64>| -> u64 {
+        ends.iter().map(|(p, e)| e.saturating_sub(done.get(p).copied().unwrap_or(0))).sum()
+    };
+    println!("active pair   epoch {}: {} + {}", pair.epoch.0, pair.batch, pair.speed);
+    println!("cut           {:?}", pair.cut);
+    println!("view version  {}", pair.view_version);
+    match pair.flipped_at {
+        Some(t) => println!("flipped at    {t}"),
+        None => println!("flipped at    never (initial pair)"),
+    }
+    if let Some(prev) = &pair.previous {
+        println!("rollback to   epoch {}: {} + {}", prev.epoch.0, prev.batch, prev.speed);
+    }
+    match &state.recompute {
+        Some(r) => println!("recompute     to epoch {} in progress since {}", r.epoch.0, r.started_at),
+        None => println!("recompute     none in progress"),
+    }
+    println!("event log     {total} posts");
+    println!("speed layer   {} behind", lag(&speed));
+    println!("master        {} rows, manifest v{}, {} behind", manifest.rows(), manifest.version, lag(&manifest.offsets));
+    Ok(())
+}
