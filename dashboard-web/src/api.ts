@@ -49,7 +49,7 @@ export function fetchTrending(minutes: number, limit: number, signal?: AbortSign
 }
 
 export function fetchSeries(tag: string, from: Date, to: Date, signal?: AbortSignal) {
-  const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString() });
+  const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), step: 'auto' });
   return getJson<SeriesResponse>(`/api/v1/hashtags/${encodeURIComponent(tag)}/series?${q}`, signal);
 }
 

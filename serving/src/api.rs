@@ -138,6 +138,34 @@ pub struct SeriesQuery {
     pub from: Option<String>,
     /// End, inclusive: RFC 3339 or epoch milliseconds (default: now).
     pub to: Option<String>,
+    /// Bucket size in minutes (a multiple of 5), or `auto` for the finest of 5 min, 15 min, 1 h,
+    /// 6 h, 1 d, 7 d that fits the range in [`AUTO_STEP_POINTS`] points. Default: 5 (the slots
+    /// themselves, paged).
+    pub step: Option<String>,
+}
+
+/// Most points an `auto` step aims for: about one per pixel of a wide chart.
+pub const AUTO_STEP_POINTS: i64 = 2000;
+const AUTO_STEPS_MINUTES: [i64; 6] = [5, 15, 60, 360, 1440, 10080];
+
+fn parse_step(step: Option<&str>, from_ms: i64, to_ms: i64) -> Result<i64, ApiError> {
+    let slot_minutes = SLOT_MILLIS / 60_000;
+    match step {
+        None => Ok(slot_minutes),
+        Some("auto") => {
+            let span_minutes = (to_ms - from_ms) / 60_000 + 1;
+            Ok(AUTO_STEPS_MINUTES
+                .into_iter()
+                .find(|m| span_minutes / m < AUTO_STEP_POINTS)
+                .unwrap_or(AUTO_STEPS_MINUTES[AUTO_STEPS_MINUTES.len() - 1]))
+        }
+        Some(s) => match s.parse::<i64>() {
+            Ok(m) if m >= slot_minutes && m % slot_minutes == 0 && m <= 10080 => Ok(m),
+            _ => Err(ApiError::bad_request(format!(
+                "`step` must be `auto` or minutes: a multiple of {slot_minutes} up to 10080, not `{s}`"
+            ))),
+        },
+    }
 }
 
 /// Body of the series endpoint.
@@ -149,7 +177,7 @@ pub struct SeriesResponse {
     pub from: String,
     /// Last slot of this page.
     pub to: String,
-    /// Slot length.
+    /// Length of one point's bucket, minutes (5: the slots themselves).
     pub slot_minutes: u32,
     /// Epoch of the pair that made it.
     pub epoch: u64,
@@ -190,21 +218,26 @@ async fn series(
     if from_ms > to_ms {
         return Err(ApiError::bad_request("`from` is after `to`"));
     }
-    let from = SlotStart::containing(from_ms);
+    let step_minutes = parse_step(q.step.as_deref(), from_ms, to_ms)?;
+    let step_ms = step_minutes * 60_000;
+    // Buckets are aligned to the step in UTC, so pages and refreshes line up.
+    let from = SlotStart(from_ms.div_euclid(step_ms) * step_ms);
     let mut to = SlotStart::containing(to_ms);
     let max = state.cfg.max_series_points.max(1) as i64;
     let mut next_from = None;
-    if (to.0 - from.0) / SLOT_MILLIS + 1 > max {
-        to = SlotStart(from.0 + (max - 1) * SLOT_MILLIS);
-        next_from = Some(to.next().to_rfc3339());
+    if (to.0 - from.0) / step_ms + 1 > max {
+        let next = from.0 + max * step_ms;
+        to = SlotStart(next - SLOT_MILLIS);
+        next_from = Some(SlotStart(next).to_rfc3339());
     }
     let pair = state.active.borrow().clone();
-    let points = merge::series(state.backends.views.as_ref(), &pair, &hashtag, from, to).await?;
+    let slots = merge::series(state.backends.views.as_ref(), &pair, &hashtag, from, to).await?;
+    let points = merge::bucket(slots, step_ms);
     Ok(Json(SeriesResponse {
         hashtag,
         from: from.to_rfc3339(),
         to: to.to_rfc3339(),
-        slot_minutes: (SLOT_MILLIS / 60_000) as u32,
+        slot_minutes: step_minutes as u32,
         epoch: pair.epoch.0,
         tables: [pair.batch.name().to_string(), pair.speed.name().to_string()],
         points,

@@ -45,6 +45,24 @@ pub async fn series(
         .collect())
 }
 
+/// Sums slot points into buckets of `step_ms` aligned to the epoch (UTC); a step of one slot
+/// returns the points as they are.
+pub fn bucket(points: Vec<SeriesPoint>, step_ms: i64) -> Vec<SeriesPoint> {
+    if step_ms <= SLOT_MILLIS {
+        return points;
+    }
+    let mut buckets: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for p in points {
+        let b = buckets.entry(p.t.div_euclid(step_ms) * step_ms).or_default();
+        b.0 += p.batch;
+        b.1 += p.speed;
+    }
+    buckets
+        .into_iter()
+        .map(|(t, (batch, speed))| SeriesPoint { t, slot: SlotStart(t).to_rfc3339(), count: batch + speed, batch, speed })
+        .collect()
+}
+
 /// The top `limit` hashtags by merged count over the `minutes` up to and including the slot of
 /// `now_ms`, from one pair. Ties are broken by hashtag, so the order is stable.
 pub async fn trending(
@@ -73,4 +91,21 @@ pub async fn trending(
     all.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.hashtag.cmp(&b.hashtag)));
     all.truncate(limit);
     Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(t: i64, batch: i64, speed: i64) -> SeriesPoint {
+        SeriesPoint { t, slot: SlotStart(t).to_rfc3339(), count: batch + speed, batch, speed }
+    }
+
+    #[test]
+    fn buckets_sum_slots_and_keep_the_parts() {
+        let hour = 3_600_000;
+        let pts = vec![point(0, 1, 0), point(SLOT_MILLIS, 2, 3), point(hour, 0, 4), point(hour + 11 * SLOT_MILLIS, 1, 1)];
+        assert_eq!(bucket(pts.clone(), SLOT_MILLIS), pts);
+        assert_eq!(bucket(pts, hour), vec![point(0, 3, 3), point(hour, 1, 5)]);
+    }
 }

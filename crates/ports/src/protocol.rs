@@ -525,8 +525,7 @@ mod tests {
 
     #[test]
     fn boundary_acks_and_starts_only_once() {
-        let mut s = SpeedState::default();
-        s.speed_view_1 = SpeedPhase::Resetting { acked: [0].into() };
+        let s = SpeedState { speed_view_1: SpeedPhase::Resetting { acked: [0].into() }, ..SpeedState::default() };
         let pos: Offsets = [(0, 7), (1, 9)].into();
         let next = s.record_boundary(&pos).expect("partition 1 acks");
         assert_eq!(next.speed_view_1, SpeedPhase::Resetting { acked: [0, 1].into() });
@@ -551,8 +550,7 @@ mod tests {
         let state = SpeedState::default();
         let json = serde_json::to_string(&state).unwrap();
         assert!(json.contains("\"speed_view_0\":\"live\""), "{json}");
-        let mut restarted = SpeedState::default();
-        restarted.speed_view_1 = SpeedPhase::Restarted { start: [(2, 9)].into() };
+        let restarted = SpeedState { speed_view_1: SpeedPhase::Restarted { start: [(2, 9)].into() }, ..SpeedState::default() };
         let json = serde_json::to_string(&restarted).unwrap();
         assert_eq!(serde_json::from_str::<SpeedState>(&json).unwrap(), restarted);
     }

@@ -129,8 +129,8 @@ impl EmbeddedStore {
     }
 }
 
-fn open_or_none<'t, K: redb::Key + 'static, V: redb::Value + 'static>(
-    txn: &'t redb::ReadTransaction,
+fn open_or_none<K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &redb::ReadTransaction,
     def: TableDefinition<K, V>,
 ) -> Result<Option<redb::ReadOnlyTable<K, V>>> {
     match txn.open_table(def) {
