@@ -37,7 +37,7 @@ pub struct IngestConfig {
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        IngestConfig { group: "ingest".into(), flush_interval_ms: 5000, flush_max_records: 500_000 }
+        IngestConfig { group: "ingest".into(), flush_interval_ms: 15_000, flush_max_records: 500_000 }
     }
 }
 
