@@ -49,10 +49,11 @@ fn post(author: u8, tags: u8, slot: u8, id: i64) -> Post {
         username: format!("a{author}"),
         timestamp: BASE + i64::from(slot) * SLOT_MILLIS + id % 1000,
         tweetid: id,
-        tweet: format!("post {id} {}", text.join(" ")),
+        tweet: format!("post {id} {}", if id % 3 == 0 { String::new() } else { text.join(" ") }),
         source: Some("test".into()),
         lang: None,
-        hashtags: None,
+        // Every third post carries its hashtags as the source gave them; the others are extracted.
+        hashtags: (id % 3 == 0).then(|| text.iter().map(|t| t.trim_start_matches('#').to_uppercase()).collect()),
     }
 }
 
@@ -176,7 +177,7 @@ impl World {
     }
 }
 
-fn check(ops: Vec<Op>, final_recompute: bool) -> Result<(), TestCaseError> {
+fn check(ops: Vec<Op>, final_recompute: bool) -> Result<u32, TestCaseError> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
@@ -191,7 +192,8 @@ fn check(ops: Vec<Op>, final_recompute: bool) -> Result<(), TestCaseError> {
         }
         w.drain().await;
         prop_assert_eq!(w.served().await, w.expected(true).await, "after draining");
-        Ok(())
+        prop_assert!(!w.expected(true).await.is_empty() || w.events.iter().all(|(_, _, p)| p.hashtag_keys().is_empty()));
+        Ok(w.flips)
     })
 }
 
@@ -215,5 +217,6 @@ fn two_recomputes_interleaved_with_writes_stay_exact() {
         IngestFlush, RecomputeAdvance, a(), SpeedPoll, SpeedFlush, RecomputeBegin, SpeedFlush, RecomputeAdvance,
         SpeedFlush, IngestPoll, IngestFlush, RecomputeAdvance, a(), SpeedPoll, SpeedFlush,
     ];
-    check(ops, true).unwrap();
+    let flips = check(ops, true).unwrap();
+    assert_eq!(flips, 3, "two recomputes in the sequence and one after it");
 }

@@ -1,0 +1,13 @@
+//! The collector: sources of posts for the event log.
+//!
+//! - [`synthetic`]: a deterministic generator of realistic-looking posts with a Zipf-distributed
+//!   hashtag vocabulary and periodic trending bursts, plus an exact [`synthetic::GroundTruth`]
+//!   to check the speed and batch layers against.
+//! - [`publisher`]: the run loop that encodes posts as Avro and appends them to the event log,
+//!   retrying through outages and dead-lettering input that is not a post.
+//! - [`x_replay`]: a parser for X API v2 sampled-stream JSON lines (the live wire format and the
+//!   file-replay format are the same: one JSON object per line).
+
+pub mod publisher;
+pub mod synthetic;
+pub mod x_replay;
