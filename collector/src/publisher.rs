@@ -63,7 +63,7 @@ impl Default for CollectorConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum CollectorError {
     /// The event log failed in a way retrying does not fix, or shutdown came during a retry.
-    #[error("collector: {0}")]
+    #[error(transparent)]
     Backend(#[from] PortError),
     /// The replay file could not be read.
     #[error("collector: cannot read {path}: {source}")]

@@ -48,7 +48,7 @@ impl Default for SpeedConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum SpeedError {
     /// A backend failed in a way retrying does not fix.
-    #[error("speed layer: {0}")]
+    #[error(transparent)]
     Backend(#[from] PortError),
 }
 
