@@ -22,8 +22,10 @@ const EXTRA: &str = "_\u{200C}\u{200D}\u{A67E}\u{05BE}\u{05F3}\u{05F4}\u{FF5E}\u
 
 static HASHTAG: LazyLock<Regex> = LazyLock::new(|| {
     let a = format!(r"\p{{L}}\p{{M}}\p{{Nd}}{EXTRA}");
-    Regex::new(&format!(r"(?:^|[\x{{FE0E}}\x{{FE0F}}]|[^&{a}])([#＃])([{a}]*[\p{{L}}\p{{M}}][{a}]*)"))
-        .expect("the hashtag pattern compiles")
+    Regex::new(&format!(
+        r"(?:^|[\x{{FE0E}}\x{{FE0F}}]|[^&{a}])([#＃])([{a}]*[\p{{L}}\p{{M}}][{a}]*)"
+    ))
+    .expect("the hashtag pattern compiles")
 });
 
 /// A hashtag found in a text.
@@ -68,7 +70,12 @@ pub fn extract_hashtags(text: &str) -> Vec<Hashtag> {
         let start = counted;
         let display = body.as_str();
         let end = start + 1 + display.chars().count();
-        out.push(Hashtag { display: display.to_string(), key: normalize_hashtag(display), start, end });
+        out.push(Hashtag {
+            display: display.to_string(),
+            key: normalize_hashtag(display),
+            start,
+            end,
+        });
     }
     out
 }
@@ -96,7 +103,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn tags(text: &str) -> Vec<String> {
-        extract_hashtags(text).into_iter().map(|h| h.display).collect()
+        extract_hashtags(text)
+            .into_iter()
+            .map(|h| h.display)
+            .collect()
     }
 
     #[test]
@@ -108,8 +118,15 @@ mod tests {
         assert!(tags("abc#rust").is_empty(), "after a letter");
         assert!(tags("1#rust").is_empty(), "after a digit");
         assert!(tags("_#rust").is_empty(), "after an underscore");
-        assert!(tags("&#rust").is_empty(), "after an ampersand (an HTML entity)");
-        assert_eq!(tags("\u{FE0F}#rust"), ["rust"], "after a variation selector");
+        assert!(
+            tags("&#rust").is_empty(),
+            "after an ampersand (an HTML entity)"
+        );
+        assert_eq!(
+            tags("\u{FE0F}#rust"),
+            ["rust"],
+            "after a variation selector"
+        );
     }
 
     #[test]
@@ -132,17 +149,36 @@ mod tests {
         assert_eq!(tags("#ひらがな・カタカナ"), ["ひらがな・カタカナ"]);
         assert_eq!(tags("#مرحبا"), ["مرحبا"]);
         assert_eq!(tags("#हिन्दी"), ["हिन्दी"], "Devanagari with combining marks");
-        assert_eq!(tags("#می\u{200C}خواهم"), ["می\u{200C}خواهم"], "zero-width non-joiner");
-        assert_eq!(tags("#cafe\u{301}"), ["cafe\u{301}"], "a combining accent is part of the tag");
+        assert_eq!(
+            tags("#می\u{200C}خواهم"),
+            ["می\u{200C}خواهم"],
+            "zero-width non-joiner"
+        );
+        assert_eq!(
+            tags("#cafe\u{301}"),
+            ["cafe\u{301}"],
+            "a combining accent is part of the tag"
+        );
     }
 
     #[test]
     fn urls_and_truncation() {
         assert!(tags("see http://x.com/#tag").is_empty());
         assert!(tags("twitter.com/#tag").is_empty());
-        assert_eq!(tags("example.com #tag"), ["tag"], "a URL before a space does not matter");
-        assert!(tags("RT @a: so good #rustl…").is_empty(), "cut by the final ellipsis");
-        assert_eq!(tags("#rust… and more"), ["rust"], "an ellipsis in the middle is fine");
+        assert_eq!(
+            tags("example.com #tag"),
+            ["tag"],
+            "a URL before a space does not matter"
+        );
+        assert!(
+            tags("RT @a: so good #rustl…").is_empty(),
+            "cut by the final ellipsis"
+        );
+        assert_eq!(
+            tags("#rust… and more"),
+            ["rust"],
+            "an ellipsis in the middle is fine"
+        );
     }
 
     #[test]
@@ -151,7 +187,10 @@ mod tests {
         assert_eq!((h[0].start, h[0].end), (8, 13));
         assert_eq!(h[0].key, "rust");
         let h = extract_hashtags("#a #b");
-        assert_eq!(h.iter().map(|h| (h.start, h.end)).collect::<Vec<_>>(), [(0, 2), (3, 5)]);
+        assert_eq!(
+            h.iter().map(|h| (h.start, h.end)).collect::<Vec<_>>(),
+            [(0, 2), (3, 5)]
+        );
     }
 
     #[test]
@@ -159,7 +198,11 @@ mod tests {
         assert_eq!(normalize_hashtag("Rust"), "rust");
         assert_eq!(normalize_hashtag("ＲＵＳＴ"), "rust", "fullwidth letters");
         assert_eq!(normalize_hashtag("ﬁsh"), "fish", "ligature");
-        assert_eq!(normalize_hashtag("Café"), normalize_hashtag("cafe\u{301}"), "composed and decomposed");
+        assert_eq!(
+            normalize_hashtag("Café"),
+            normalize_hashtag("cafe\u{301}"),
+            "composed and decomposed"
+        );
         assert_eq!(normalize_hashtag("Straße"), "straße");
         assert_eq!(normalize_hashtag("МОСКВА"), "москва");
     }

@@ -42,7 +42,10 @@ pub fn hashtag_keys(text: &str, given: Option<&[String]>) -> Vec<String> {
             .map(|t| crate::normalize_hashtag(t.trim_start_matches(['#', '\u{FF03}'])))
             .filter(|k| !k.is_empty())
             .collect(),
-        None => crate::extract_hashtags(text).into_iter().map(|h| h.key).collect(),
+        None => crate::extract_hashtags(text)
+            .into_iter()
+            .map(|h| h.key)
+            .collect(),
     };
     keys.sort_unstable();
     keys.dedup();

@@ -82,7 +82,8 @@ impl SlotKey {
 
     /// Days since 1970-01-01 of [`SlotKey::date`] (the Cassandra `date` and Arrow `Date32` value).
     pub fn days_since_epoch(self) -> i32 {
-        self.date.num_days_from_ce() - NaiveDate::from_ymd_opt(1970, 1, 1).map_or(0, |d| d.num_days_from_ce())
+        self.date.num_days_from_ce()
+            - NaiveDate::from_ymd_opt(1970, 1, 1).map_or(0, |d| d.num_days_from_ce())
     }
 }
 
