@@ -62,7 +62,10 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { filter: "info".into(), format: "text".into() }
+        LogConfig {
+            filter: "info".into(),
+            format: "text".into(),
+        }
     }
 }
 
@@ -85,10 +88,16 @@ impl Config {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(f) => {
-                anyhow::ensure!(f.is_file(), "the configuration file {} does not exist", f.display());
+                anyhow::ensure!(
+                    f.is_file(),
+                    "the configuration file {} does not exist",
+                    f.display()
+                );
                 fig = fig.merge(Toml::file(f));
             }
-            None if Path::new("lambda-trends.toml").is_file() => fig = fig.merge(Toml::file("lambda-trends.toml")),
+            None if Path::new("lambda-trends.toml").is_file() => {
+                fig = fig.merge(Toml::file("lambda-trends.toml"))
+            }
             None => {}
         }
         fig = fig.merge(
@@ -104,7 +113,10 @@ impl Config {
             cfg.serving.listen = l.clone();
         }
         if let Some(r) = flags.rate {
-            anyhow::ensure!(r >= 0.0 && r.is_finite(), "--rate must be a number of posts per second, 0 or more");
+            anyhow::ensure!(
+                r >= 0.0 && r.is_finite(),
+                "--rate must be a number of posts per second, 0 or more"
+            );
             cfg.collector.rate = r;
         }
         if let Some(m) = flags.recompute_every {
@@ -138,6 +150,13 @@ pub fn init_tracing(cfg: &LogConfig) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.filter));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
-    let _ = if cfg.format == "json" { builder.json().try_init() } else { builder.try_init() };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    let _ = if cfg.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }

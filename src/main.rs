@@ -99,15 +99,27 @@ enum ConfigCommand {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    let mut overrides = config::Overrides { data_dir: cli.data_dir.clone(), ..Default::default() };
+    let mut overrides = config::Overrides {
+        data_dir: cli.data_dir.clone(),
+        ..Default::default()
+    };
     match &cli.command {
-        Command::Up { listen, rate, recompute_every } => {
+        Command::Up {
+            listen,
+            rate,
+            recompute_every,
+        } => {
             overrides.listen = listen.clone();
             overrides.rate = *rate;
             overrides.recompute_every = *recompute_every;
         }
         Command::Serve { listen } => overrides.listen = listen.clone(),
-        Command::Collect { source, file, rate, max_posts } => {
+        Command::Collect {
+            source,
+            file,
+            rate,
+            max_posts,
+        } => {
             overrides.source = source.clone();
             overrides.replay_path = file.clone();
             overrides.rate = *rate;
@@ -117,7 +129,10 @@ async fn main() -> Result<()> {
     }
     let cfg = Config::load(cli.config.as_deref(), &overrides)?;
     config::init_tracing(&cfg.log);
-    if let Command::Config { command: ConfigCommand::Show } = &cli.command {
+    if let Command::Config {
+        command: ConfigCommand::Show,
+    } = &cli.command
+    {
         print!("{}", cfg.to_toml()?);
         return Ok(());
     }
@@ -129,8 +144,13 @@ async fn main() -> Result<()> {
         Command::Collect { .. } => {
             let metrics = install_metrics();
             drop(metrics);
-            let stats = collector::publisher::run(backends.log.clone(), cfg.collector, shutdown, None).await?;
-            eprintln!("collected {} posts ({} rejected)", stats.posts, stats.rejected);
+            let stats =
+                collector::publisher::run(backends.log.clone(), cfg.collector, shutdown, None)
+                    .await?;
+            eprintln!(
+                "collected {} posts ({} rejected)",
+                stats.posts, stats.rejected
+            );
             Ok(())
         }
         Command::Speed => {
@@ -147,7 +167,9 @@ async fn main() -> Result<()> {
         }
         Command::Recompute { abort } => {
             if abort {
-                LambdaSwitch::new(backends.coordinator.clone()).end_recompute().await?;
+                LambdaSwitch::new(backends.coordinator.clone())
+                    .end_recompute()
+                    .await?;
                 eprintln!("The recompute in progress, if any, was abandoned.");
                 return Ok(());
             }
@@ -159,8 +181,13 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Rollback => {
-            let pair = LambdaSwitch::new(backends.coordinator.clone()).rollback().await?;
-            println!("Rolled back: active pair is now epoch {}: {} + {}.", pair.epoch.0, pair.batch, pair.speed);
+            let pair = LambdaSwitch::new(backends.coordinator.clone())
+                .rollback()
+                .await?;
+            println!(
+                "Rolled back: active pair is now epoch {}: {} + {}.",
+                pair.epoch.0, pair.batch, pair.speed
+            );
             Ok(())
         }
         Command::Status { json } => status(&backends, json).await,
@@ -192,8 +219,9 @@ fn spawn_signal_handler(shutdown: CancellationToken) {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("a SIGTERM handler");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("a SIGTERM handler");
             tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
         }
         #[cfg(not(unix))]
@@ -208,8 +236,20 @@ async fn up(backends: Backends, cfg: Config, shutdown: CancellationToken) -> Res
     let metrics = install_metrics();
     let mut tasks: JoinSet<(&'static str, Result<()>)> = JoinSet::new();
     {
-        let (log, c, s) = (backends.log.clone(), cfg.collector.clone(), shutdown.clone());
-        tasks.spawn(async move { ("collector", collector::publisher::run(log, c, s, None).await.map(|_| ()).map_err(Into::into)) });
+        let (log, c, s) = (
+            backends.log.clone(),
+            cfg.collector.clone(),
+            shutdown.clone(),
+        );
+        tasks.spawn(async move {
+            (
+                "collector",
+                collector::publisher::run(log, c, s, None)
+                    .await
+                    .map(|_| ())
+                    .map_err(Into::into),
+            )
+        });
     }
     {
         let (b, c, s) = (backends.clone(), cfg.speed.clone(), shutdown.clone());
@@ -217,11 +257,21 @@ async fn up(backends: Backends, cfg: Config, shutdown: CancellationToken) -> Res
     }
     {
         let (b, c, s) = (backends.clone(), cfg.ingest.clone(), shutdown.clone());
-        tasks.spawn(async move { ("ingest", batch_layer::ingest::run(b, c, s).await.map_err(Into::into)) });
+        tasks.spawn(async move {
+            (
+                "ingest",
+                batch_layer::ingest::run(b, c, s).await.map_err(Into::into),
+            )
+        });
     }
     {
         let (b, c, s) = (backends.clone(), cfg.serving.clone(), shutdown.clone());
-        tasks.spawn(async move { ("serving", serving::run(b, c, metrics, s).await.map_err(Into::into)) });
+        tasks.spawn(async move {
+            (
+                "serving",
+                serving::run(b, c, metrics, s).await.map_err(Into::into),
+            )
+        });
     }
     if cfg.recompute.every_minutes > 0 {
         let (b, c, s) = (backends.clone(), cfg.recompute.clone(), shutdown.clone());
@@ -250,14 +300,31 @@ async fn up(backends: Backends, cfg: Config, shutdown: CancellationToken) -> Res
     }
 }
 
-async fn periodic_recompute(backends: Backends, cfg: batch_layer::recompute::RecomputeConfig, shutdown: CancellationToken) -> Result<()> {
+async fn periodic_recompute(
+    backends: Backends,
+    cfg: batch_layer::recompute::RecomputeConfig,
+    shutdown: CancellationToken,
+) -> Result<()> {
     let every = Duration::from_secs(cfg.every_minutes * 60);
     loop {
         tokio::select! { _ = tokio::time::sleep(every) => {}, _ = shutdown.cancelled() => return Ok(()) }
-        match run_recompute(&backends, &cfg, &shutdown, |p| tracing::info!(progress = %p, "Recompute progress.")).await {
-            Ok(pair) => tracing::info!(epoch = pair.epoch.0, "Periodic recompute flipped the pair."),
-            Err(e) if shutdown.is_cancelled() => tracing::info!(error = %e, "Recompute stopped by shutdown."),
-            Err(e) => tracing::error!(error = %e, "Periodic recompute failed; the active pair is unchanged."),
+        match run_recompute(
+            &backends,
+            &cfg,
+            &shutdown,
+            |p| tracing::info!(progress = %p, "Recompute progress."),
+        )
+        .await
+        {
+            Ok(pair) => {
+                tracing::info!(epoch = pair.epoch.0, "Periodic recompute flipped the pair.")
+            }
+            Err(e) if shutdown.is_cancelled() => {
+                tracing::info!(error = %e, "Recompute stopped by shutdown.")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "Periodic recompute failed; the active pair is unchanged.")
+            }
         }
     }
 }
@@ -267,7 +334,10 @@ async fn status(backends: &Backends, json: bool) -> Result<()> {
     let pair = switch.active().await?;
     let state = switch.speed_state().await?;
     let ends = backends.log.end_offsets(model::POSTS_TOPIC).await?;
-    let speed = backends.log.committed_offsets(model::POSTS_TOPIC, "speed").await?;
+    let speed = backends
+        .log
+        .committed_offsets(model::POSTS_TOPIC, "speed")
+        .await?;
     let manifest = backends.master.manifest().await?;
     if json {
         let v = serde_json::json!({
@@ -279,9 +349,14 @@ async fn status(backends: &Backends, json: bool) -> Result<()> {
     }
     let total: u64 = ends.values().sum();
     let lag = |done: &std::collections::BTreeMap<u32, u64>| -> u64 {
-        ends.iter().map(|(p, e)| e.saturating_sub(done.get(p).copied().unwrap_or(0))).sum()
+        ends.iter()
+            .map(|(p, e)| e.saturating_sub(done.get(p).copied().unwrap_or(0)))
+            .sum()
     };
-    println!("active pair   epoch {}: {} + {}", pair.epoch.0, pair.batch, pair.speed);
+    println!(
+        "active pair   epoch {}: {} + {}",
+        pair.epoch.0, pair.batch, pair.speed
+    );
     println!("cut           {:?}", pair.cut);
     println!("view version  {}", pair.view_version);
     match pair.flipped_at {
@@ -289,14 +364,25 @@ async fn status(backends: &Backends, json: bool) -> Result<()> {
         None => println!("flipped at    never (initial pair)"),
     }
     if let Some(prev) = &pair.previous {
-        println!("rollback to   epoch {}: {} + {}", prev.epoch.0, prev.batch, prev.speed);
+        println!(
+            "rollback to   epoch {}: {} + {}",
+            prev.epoch.0, prev.batch, prev.speed
+        );
     }
     match &state.recompute {
-        Some(r) => println!("recompute     to epoch {} in progress since {}", r.epoch.0, r.started_at),
+        Some(r) => println!(
+            "recompute     to epoch {} in progress since {}",
+            r.epoch.0, r.started_at
+        ),
         None => println!("recompute     none in progress"),
     }
     println!("event log     {total} posts");
     println!("speed layer   {} behind", lag(&speed));
-    println!("master        {} rows, manifest v{}, {} behind", manifest.rows(), manifest.version, lag(&manifest.offsets));
+    println!(
+        "master        {} rows, manifest v{}, {} behind",
+        manifest.rows(),
+        manifest.version,
+        lag(&manifest.offsets)
+    );
     Ok(())
 }

@@ -22,13 +22,24 @@ async fn wait_until_caught_up(backends: &Backends) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
         let ends = backends.log.end_offsets(POSTS_TOPIC).await.unwrap();
-        let speed = backends.log.committed_offsets(POSTS_TOPIC, "speed").await.unwrap();
+        let speed = backends
+            .log
+            .committed_offsets(POSTS_TOPIC, "speed")
+            .await
+            .unwrap();
         let manifest = backends.master.manifest().await.unwrap();
-        let caught_up = ends.iter().all(|(p, e)| speed.get(p).copied().unwrap_or(0) >= *e) && manifest.covers(&ends);
+        let caught_up = ends
+            .iter()
+            .all(|(p, e)| speed.get(p).copied().unwrap_or(0) >= *e)
+            && manifest.covers(&ends);
         if caught_up {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the speed layer and ingest did not catch up: ends {ends:?}, speed {speed:?}, master {:?}", manifest.offsets);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the speed layer and ingest did not catch up: ends {ends:?}, speed {speed:?}, master {:?}",
+            manifest.offsets
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -40,33 +51,72 @@ async fn served_counts_equal_ground_truth_across_two_recomputes() {
     let shutdown = CancellationToken::new();
     let truth = Arc::new(Mutex::new(GroundTruth::default()));
 
-    let speed = tokio::spawn(speed_layer::run(backends.clone(), SpeedConfig { flush_interval_ms: 100, ..SpeedConfig::default() }, shutdown.clone()));
-    let ingest = tokio::spawn(batch_layer::ingest::run(backends.clone(), IngestConfig { flush_interval_ms: 200, ..IngestConfig::default() }, shutdown.clone()));
+    let speed = tokio::spawn(speed_layer::run(
+        backends.clone(),
+        SpeedConfig {
+            flush_interval_ms: 100,
+            ..SpeedConfig::default()
+        },
+        shutdown.clone(),
+    ));
+    let ingest = tokio::spawn(batch_layer::ingest::run(
+        backends.clone(),
+        IngestConfig {
+            flush_interval_ms: 200,
+            ..IngestConfig::default()
+        },
+        shutdown.clone(),
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let serve = tokio::spawn(serving::serve(listener, backends.clone(), ServingConfig::default(), None, shutdown.clone()));
+    let serve = tokio::spawn(serving::serve(
+        listener,
+        backends.clone(),
+        ServingConfig::default(),
+        None,
+        shutdown.clone(),
+    ));
 
     let collector_cfg = CollectorConfig {
         source: SourceKind::Synthetic,
         rate: 10_000.0,
         max_posts: POSTS,
         batch_size: 500,
-        synthetic: SyntheticConfig { seed: 7, ..SyntheticConfig::default() },
+        synthetic: SyntheticConfig {
+            seed: 7,
+            ..SyntheticConfig::default()
+        },
         ..CollectorConfig::default()
     };
-    let collect = tokio::spawn(collector::publisher::run(backends.log.clone(), collector_cfg, shutdown.clone(), Some(truth.clone())));
+    let collect = tokio::spawn(collector::publisher::run(
+        backends.log.clone(),
+        collector_cfg,
+        shutdown.clone(),
+        Some(truth.clone()),
+    ));
 
     // The first recompute runs while posts are still arriving.
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let rc = RecomputeConfig { poll_interval_ms: 20, ..RecomputeConfig::default() };
-    let first = run_recompute(&backends, &rc, &shutdown, |_| {}).await.expect("first recompute");
+    let rc = RecomputeConfig {
+        poll_interval_ms: 20,
+        ..RecomputeConfig::default()
+    };
+    let first = run_recompute(&backends, &rc, &shutdown, |_| {})
+        .await
+        .expect("first recompute");
     assert_eq!(first.epoch.0, 1);
     let stats = collect.await.unwrap().expect("collector");
     assert_eq!(stats.posts, POSTS);
     wait_until_caught_up(&backends).await;
-    let second = run_recompute(&backends, &rc, &shutdown, |_| {}).await.expect("second recompute");
+    let second = run_recompute(&backends, &rc, &shutdown, |_| {})
+        .await
+        .expect("second recompute");
     assert_eq!(second.epoch.0, 2);
-    assert_eq!(second.cut.values().sum::<u64>(), POSTS, "after catching up, the batch view holds every post");
+    assert_eq!(
+        second.cut.values().sum::<u64>(),
+        POSTS,
+        "after catching up, the batch view holds every post"
+    );
     wait_until_caught_up(&backends).await;
 
     let http = reqwest::Client::new();
@@ -88,26 +138,65 @@ async fn served_counts_equal_ground_truth_across_two_recomputes() {
     let (from, to) = (slots.iter().min().unwrap().0, slots.iter().max().unwrap().0);
     let mut checked = 0;
     for tag in truth.hashtags() {
-        let body = get(format!("/api/v1/hashtags/{}/series?from={from}&to={to}", urlencode(tag))).await;
-        let served: Vec<(i64, u64)> = body["points"].as_array().unwrap().iter().map(|p| (p["t"].as_i64().unwrap(), p["count"].as_u64().unwrap())).collect();
-        let mut expected: Vec<(i64, u64)> = truth.iter().filter(|(t, _, _)| *t == tag).map(|(_, s, c)| (s.0, c)).collect();
+        let body = get(format!(
+            "/api/v1/hashtags/{}/series?from={from}&to={to}",
+            urlencode(tag)
+        ))
+        .await;
+        let served: Vec<(i64, u64)> = body["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["t"].as_i64().unwrap(), p["count"].as_u64().unwrap()))
+            .collect();
+        let mut expected: Vec<(i64, u64)> = truth
+            .iter()
+            .filter(|(t, _, _)| *t == tag)
+            .map(|(_, s, c)| (s.0, c))
+            .collect();
         expected.sort_unstable();
         assert_eq!(served, expected, "series of #{tag}");
         checked += 1;
     }
-    assert!(checked > 50, "the synthetic source used only {checked} hashtags");
+    assert!(
+        checked > 50,
+        "the synthetic source used only {checked} hashtags"
+    );
 
     // Trending over the last hour: the top hashtags with their exact totals.
     let body = get("/api/v1/trending?minutes=60&limit=10".into()).await;
-    let served: Vec<(String, u64)> = body["hashtags"].as_array().unwrap().iter().map(|h| (h["hashtag"].as_str().unwrap().to_string(), h["count"].as_u64().unwrap())).collect();
-    let mut expected: Vec<(String, u64)> = truth.hashtags().map(|t| (t.to_string(), truth.total(t))).collect();
+    let served: Vec<(String, u64)> = body["hashtags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["hashtag"].as_str().unwrap().to_string(),
+                h["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut expected: Vec<(String, u64)> = truth
+        .hashtags()
+        .map(|t| (t.to_string(), truth.total(t)))
+        .collect();
     expected.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     expected.truncate(10);
     assert_eq!(served, expected);
 
     // socket.io answers an Engine.IO v4 polling handshake.
-    let hs = http.get(format!("{base}/socket.io/?EIO=4&transport=polling")).send().await.unwrap().text().await.unwrap();
-    assert!(hs.starts_with('0') && hs.contains("\"sid\""), "handshake: {hs}");
+    let hs = http
+        .get(format!("{base}/socket.io/?EIO=4&transport=polling"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        hs.starts_with('0') && hs.contains("\"sid\""),
+        "handshake: {hs}"
+    );
 
     shutdown.cancel();
     speed.await.unwrap().unwrap();
@@ -117,6 +206,12 @@ async fn served_counts_equal_ground_truth_across_two_recomputes() {
 
 fn urlencode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'_' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'_' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }

@@ -43,17 +43,33 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn post(author: u8, tags: u8, slot: u8, id: i64) -> Post {
-    let text: Vec<String> = TAGS.iter().enumerate().filter(|(i, _)| tags & (1 << i) != 0).map(|(_, t)| format!("#{t}")).collect();
+    let text: Vec<String> = TAGS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| tags & (1 << i) != 0)
+        .map(|(_, t)| format!("#{t}"))
+        .collect();
     Post {
         userid: i64::from(author),
         username: format!("a{author}"),
         timestamp: BASE + i64::from(slot) * SLOT_MILLIS + id % 1000,
         tweetid: id,
-        tweet: format!("post {id} {}", if id % 3 == 0 { String::new() } else { text.join(" ") }),
+        tweet: format!(
+            "post {id} {}",
+            if id % 3 == 0 {
+                String::new()
+            } else {
+                text.join(" ")
+            }
+        ),
         source: Some("test".into()),
         lang: None,
         // Every third post carries its hashtags as the source gave them; the others are extracted.
-        hashtags: (id % 3 == 0).then(|| text.iter().map(|t| t.trim_start_matches('#').to_uppercase()).collect()),
+        hashtags: (id % 3 == 0).then(|| {
+            text.iter()
+                .map(|t| t.trim_start_matches('#').to_uppercase())
+                .collect()
+        }),
     }
 }
 
@@ -70,12 +86,27 @@ struct World {
 
 impl World {
     async fn new(dir: &std::path::Path) -> World {
-        let urls = BackendUrls { partitions: 3, ..BackendUrls::default() };
+        let urls = BackendUrls {
+            partitions: 3,
+            ..BackendUrls::default()
+        };
         let backends = Backends::open(&urls, dir).unwrap();
         let shutdown = CancellationToken::new();
-        let speed = SpeedWorker::start(&backends, SpeedConfig::default(), shutdown.clone()).await.unwrap();
-        let ingest = MasterIngest::start(&backends, IngestConfig::default(), shutdown).await.unwrap();
-        World { backends, speed, ingest, recompute: None, events: Vec::new(), next_id: 0, flips: 0 }
+        let speed = SpeedWorker::start(&backends, SpeedConfig::default(), shutdown.clone())
+            .await
+            .unwrap();
+        let ingest = MasterIngest::start(&backends, IngestConfig::default(), shutdown)
+            .await
+            .unwrap();
+        World {
+            backends,
+            speed,
+            ingest,
+            recompute: None,
+            events: Vec::new(),
+            next_id: 0,
+            flips: 0,
+        }
     }
 
     async fn apply(&mut self, op: &Op) {
@@ -92,9 +123,18 @@ impl World {
                     .collect();
                 let records = posts
                     .iter()
-                    .map(|p| NewRecord { key: p.userid.to_string().into_bytes(), value: codec.encode(p), headers: vec![] })
+                    .map(|p| NewRecord {
+                        key: p.userid.to_string().into_bytes(),
+                        value: codec.encode(p),
+                        headers: vec![],
+                    })
                     .collect();
-                let positions = self.backends.log.append(POSTS_TOPIC, records).await.unwrap();
+                let positions = self
+                    .backends
+                    .log
+                    .append(POSTS_TOPIC, records)
+                    .await
+                    .unwrap();
                 for (pos, p) in positions.into_iter().zip(posts) {
                     self.events.push((pos.partition, pos.offset, p));
                 }
@@ -125,12 +165,18 @@ impl World {
 
     /// Raw counts over the events the speed layer has committed.
     async fn expected(&self, all: bool) -> BTreeMap<(String, i64), i64> {
-        let committed = self.backends.log.committed_offsets(POSTS_TOPIC, "speed").await.unwrap();
+        let committed = self
+            .backends
+            .log
+            .committed_offsets(POSTS_TOPIC, "speed")
+            .await
+            .unwrap();
         let mut out = BTreeMap::new();
         for (p, o, post) in &self.events {
             if all || *o < committed.get(p).copied().unwrap_or(0) {
                 for k in post.hashtag_keys() {
-                    *out.entry((k, SlotStart::containing(post.timestamp).0)).or_default() += 1;
+                    *out.entry((k, SlotStart::containing(post.timestamp).0))
+                        .or_default() += 1;
                 }
             }
         }
@@ -138,7 +184,10 @@ impl World {
     }
 
     async fn served(&self) -> BTreeMap<(String, i64), i64> {
-        let pair = LambdaSwitch::new(self.backends.coordinator.clone()).active().await.unwrap();
+        let pair = LambdaSwitch::new(self.backends.coordinator.clone())
+            .active()
+            .await
+            .unwrap();
         let mut out = BTreeMap::new();
         for tag in TAGS {
             let points = serving::merge::series(
@@ -169,7 +218,10 @@ impl World {
             }
             self.apply(&Op::RecomputeAdvance).await;
         }
-        assert!(self.recompute.is_none(), "the recompute finishes once everything has drained");
+        assert!(
+            self.recompute.is_none(),
+            "the recompute finishes once everything has drained"
+        );
         for _ in 0..3 {
             self.apply(&Op::SpeedPoll).await;
             self.apply(&Op::SpeedFlush).await;
@@ -178,7 +230,11 @@ impl World {
 }
 
 fn check(ops: Vec<Op>, final_recompute: bool) -> Result<u32, TestCaseError> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let mut w = World::new(dir.path()).await;
@@ -192,7 +248,10 @@ fn check(ops: Vec<Op>, final_recompute: bool) -> Result<u32, TestCaseError> {
         }
         w.drain().await;
         prop_assert_eq!(w.served().await, w.expected(true).await, "after draining");
-        prop_assert!(!w.expected(true).await.is_empty() || w.events.iter().all(|(_, _, p)| p.hashtag_keys().is_empty()));
+        prop_assert!(
+            !w.expected(true).await.is_empty()
+                || w.events.iter().all(|(_, _, p)| p.hashtag_keys().is_empty())
+        );
         Ok(w.flips)
     })
 }
@@ -210,12 +269,48 @@ proptest! {
 #[test]
 fn two_recomputes_interleaved_with_writes_stay_exact() {
     use Op::*;
-    let a = || Append(vec![(1, 0b0011, 0), (2, 0b0101, 1), (3, 0b1111, 2), (4, 0b0001, 0)]);
+    let a = || {
+        Append(vec![
+            (1, 0b0011, 0),
+            (2, 0b0101, 1),
+            (3, 0b1111, 2),
+            (4, 0b0001, 0),
+        ])
+    };
     let ops = vec![
-        a(), SpeedPoll, SpeedFlush, IngestPoll, IngestFlush, a(), RecomputeBegin, a(), SpeedPoll, RecomputeAdvance,
-        SpeedFlush, RecomputeAdvance, a(), SpeedPoll, SpeedFlush, RecomputeAdvance, IngestPoll, RecomputeAdvance,
-        IngestFlush, RecomputeAdvance, a(), SpeedPoll, SpeedFlush, RecomputeBegin, SpeedFlush, RecomputeAdvance,
-        SpeedFlush, IngestPoll, IngestFlush, RecomputeAdvance, a(), SpeedPoll, SpeedFlush,
+        a(),
+        SpeedPoll,
+        SpeedFlush,
+        IngestPoll,
+        IngestFlush,
+        a(),
+        RecomputeBegin,
+        a(),
+        SpeedPoll,
+        RecomputeAdvance,
+        SpeedFlush,
+        RecomputeAdvance,
+        a(),
+        SpeedPoll,
+        SpeedFlush,
+        RecomputeAdvance,
+        IngestPoll,
+        RecomputeAdvance,
+        IngestFlush,
+        RecomputeAdvance,
+        a(),
+        SpeedPoll,
+        SpeedFlush,
+        RecomputeBegin,
+        SpeedFlush,
+        RecomputeAdvance,
+        SpeedFlush,
+        IngestPoll,
+        IngestFlush,
+        RecomputeAdvance,
+        a(),
+        SpeedPoll,
+        SpeedFlush,
     ];
     let flips = check(ops, true).unwrap();
     assert_eq!(flips, 3, "two recomputes in the sequence and one after it");

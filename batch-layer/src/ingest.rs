@@ -37,7 +37,11 @@ pub struct IngestConfig {
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        IngestConfig { group: "ingest".into(), flush_interval_ms: 15_000, flush_max_records: 500_000 }
+        IngestConfig {
+            group: "ingest".into(),
+            flush_interval_ms: 15_000,
+            flush_max_records: 500_000,
+        }
     }
 }
 
@@ -63,7 +67,11 @@ pub struct MasterIngest {
 
 impl MasterIngest {
     /// Joins the ingest consumer group and reads the manifest.
-    pub async fn start(backends: &Backends, cfg: IngestConfig, shutdown: CancellationToken) -> Result<Self, BatchError> {
+    pub async fn start(
+        backends: &Backends,
+        cfg: IngestConfig,
+        shutdown: CancellationToken,
+    ) -> Result<Self, BatchError> {
         let consumer = backends.log.consumer(POSTS_TOPIC, &cfg.group).await?;
         let manifest = backends.master.manifest().await?;
         Ok(MasterIngest {
@@ -117,10 +125,12 @@ impl MasterIngest {
                                 .single()
                                 .map(|t| t.format("date=%Y-%m-%d/hour=%H").to_string())
                                 .unwrap_or_else(|| "date=invalid/hour=00".into());
-                            let f = self.pending.entry((r.partition, hour)).or_insert_with(|| PendingFile {
-                                rows: MasterBatchBuilder::default(),
-                                first: r.offset,
-                                last: r.offset,
+                            let f = self.pending.entry((r.partition, hour)).or_insert_with(|| {
+                                PendingFile {
+                                    rows: MasterBatchBuilder::default(),
+                                    first: r.offset,
+                                    last: r.offset,
+                                }
                             });
                             f.rows.push(&post, r.partition, r.offset, now);
                             f.first = f.first.min(r.offset);
@@ -134,7 +144,8 @@ impl MasterIngest {
                     }
                 }
                 self.records_in_window += records.len();
-                metrics::counter!("lambda_ingest_received_events_total").increment(records.len() as u64);
+                metrics::counter!("lambda_ingest_received_events_total")
+                    .increment(records.len() as u64);
                 Ok(records.len())
             }
         }
@@ -144,12 +155,16 @@ impl MasterIngest {
     pub fn flush_due(&self) -> bool {
         self.records_in_window >= self.cfg.flush_max_records
             || (self.records_in_window > 0
-                && self.window_started.elapsed() >= Duration::from_millis(self.cfg.flush_interval_ms))
+                && self.window_started.elapsed()
+                    >= Duration::from_millis(self.cfg.flush_interval_ms))
     }
 
     /// Writes the buffered rows as Parquet files and publishes them with the new offsets.
     pub async fn flush(&mut self) -> Result<(), BatchError> {
-        let moved = self.positions.iter().any(|(p, o)| self.manifest.offsets.get(p).copied().unwrap_or(0) < *o);
+        let moved = self
+            .positions
+            .iter()
+            .any(|(p, o)| self.manifest.offsets.get(p).copied().unwrap_or(0) < *o);
         if !moved {
             self.window_started = Instant::now();
             return Ok(());
@@ -172,7 +187,11 @@ impl MasterIngest {
             });
         }
         let rows: u64 = files.iter().map(|f| f.file.rows).sum();
-        let (master, base, offsets) = (self.backends.master.clone(), self.manifest.clone(), self.positions.clone());
+        let (master, base, offsets) = (
+            self.backends.master.clone(),
+            self.manifest.clone(),
+            self.positions.clone(),
+        );
         self.manifest = retry_until_shutdown("master append", &self.shutdown, || {
             master.append(&base, files.clone(), offsets.clone())
         })
@@ -201,7 +220,11 @@ pub fn to_parquet(batch: &datafusion::arrow::array::RecordBatch) -> Result<Bytes
 }
 
 /// Runs the master ingest until `shutdown`, then flushes once more.
-pub async fn run(backends: Backends, cfg: IngestConfig, shutdown: CancellationToken) -> Result<(), BatchError> {
+pub async fn run(
+    backends: Backends,
+    cfg: IngestConfig,
+    shutdown: CancellationToken,
+) -> Result<(), BatchError> {
     let mut ingest = MasterIngest::start(&backends, cfg, shutdown.clone()).await?;
     tracing::info!(master = %backends.master.describe(), "Master ingest started.");
     let mut backoff = Duration::from_millis(100);
@@ -231,7 +254,9 @@ pub async fn run(backends: Backends, cfg: IngestConfig, shutdown: CancellationTo
     ingest.shutdown = CancellationToken::new();
     match tokio::time::timeout(Duration::from_secs(30), ingest.flush()).await {
         Ok(r) => r?,
-        Err(_) => tracing::warn!("The final ingest flush did not finish in 30 s; it will be re-ingested."),
+        Err(_) => {
+            tracing::warn!("The final ingest flush did not finish in 30 s; it will be re-ingested.")
+        }
     }
     tracing::info!("Master ingest stopped.");
     Ok(())

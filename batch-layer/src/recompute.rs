@@ -34,7 +34,12 @@ pub struct RecomputeConfig {
 
 impl Default for RecomputeConfig {
     fn default() -> Self {
-        RecomputeConfig { wait_timeout_secs: 120, poll_interval_ms: 200, write_chunk_rows: 5000, every_minutes: 5 }
+        RecomputeConfig {
+            wait_timeout_secs: 120,
+            poll_interval_ms: 200,
+            write_chunk_rows: 5000,
+            every_minutes: 5,
+        }
     }
 }
 
@@ -61,11 +66,20 @@ pub enum Progress {
 impl std::fmt::Display for Progress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Progress::AwaitingAcks(p) => write!(f, "waiting for speed workers to stop writing the reset table (partitions {p:?})"),
-            Progress::AwaitingStarts(p) => write!(f, "waiting for speed workers to record their start offsets (partitions {p:?})"),
+            Progress::AwaitingAcks(p) => write!(
+                f,
+                "waiting for speed workers to stop writing the reset table (partitions {p:?})"
+            ),
+            Progress::AwaitingStarts(p) => write!(
+                f,
+                "waiting for speed workers to record their start offsets (partitions {p:?})"
+            ),
             Progress::AwaitingIngest(b) => {
                 let behind: u64 = b.iter().map(|(_, i, c)| c - i).sum();
-                write!(f, "waiting for master ingest to reach the cut ({behind} records behind)")
+                write!(
+                    f,
+                    "waiting for master ingest to reach the cut ({behind} records behind)"
+                )
             }
             Progress::Flipped { pair, rows, posts } => write!(
                 f,
@@ -87,12 +101,22 @@ pub struct Recompute {
 impl Recompute {
     /// Step 1: starts a recompute (resets the inactive speed table). Fails with a conflict if one
     /// is already in progress.
-    pub async fn begin(backends: &Backends, write_chunk_rows: usize) -> Result<Recompute, BatchError> {
+    pub async fn begin(
+        backends: &Backends,
+        write_chunk_rows: usize,
+    ) -> Result<Recompute, BatchError> {
         let partitions = backends.log.ensure_topic(POSTS_TOPIC).await?;
         let switch = LambdaSwitch::new(backends.coordinator.clone());
-        let info = switch.begin_recompute(partitions, HASHTAG_SLOT_COUNTS.version).await?;
+        let info = switch
+            .begin_recompute(partitions, HASHTAG_SLOT_COUNTS.version)
+            .await?;
         tracing::info!(epoch = info.epoch.0, speed = %info.speed, batch = %info.batch, "Recompute started.");
-        Ok(Recompute { backends: backends.clone(), switch, info, write_chunk_rows: write_chunk_rows.max(1) })
+        Ok(Recompute {
+            backends: backends.clone(),
+            switch,
+            info,
+            write_chunk_rows: write_chunk_rows.max(1),
+        })
     }
 
     /// What this recompute is building.
@@ -106,9 +130,14 @@ impl Recompute {
             HandshakeProgress::AwaitingAcks(p) => return Ok(Progress::AwaitingAcks(p)),
             HandshakeProgress::Acked => {
                 // Every worker has stopped writing S': empty it, then let them restart it.
-                self.backends.views.truncate(ViewTable::Speed(self.info.speed)).await?;
+                self.backends
+                    .views
+                    .truncate(ViewTable::Speed(self.info.speed))
+                    .await?;
                 self.switch.mark_restarted().await?;
-                return Ok(Progress::AwaitingStarts((0..self.info.partitions).collect()));
+                return Ok(Progress::AwaitingStarts(
+                    (0..self.info.partitions).collect(),
+                ));
             }
             HandshakeProgress::AwaitingStarts(p) => return Ok(Progress::AwaitingStarts(p)),
             HandshakeProgress::Started(cut) => cut,
@@ -122,9 +151,15 @@ impl Recompute {
                 .collect();
             return Ok(Progress::AwaitingIngest(behind));
         }
-        let (rows, posts) = write_batch_view(&self.backends, &cut, self.info.batch, self.write_chunk_rows).await?;
+        let (rows, posts) =
+            write_batch_view(&self.backends, &cut, self.info.batch, self.write_chunk_rows).await?;
         let pair = self.switch.flip(&self.info, &cut).await?;
-        tracing::info!(epoch = pair.epoch.0, rows, posts, "Flipped to the recomputed pair.");
+        tracing::info!(
+            epoch = pair.epoch.0,
+            rows,
+            posts,
+            "Flipped to the recomputed pair."
+        );
         Ok(Progress::Flipped { pair, rows, posts })
     }
 
@@ -149,7 +184,9 @@ pub async fn write_batch_view(
     let ctx = session_over(backends.master.as_ref(), &files, "master")?;
     let posts_before_cut: u64 = {
         let pred = views::batch::before_cut_predicate(cut);
-        let df = ctx.sql(&format!("SELECT count(*) FROM master WHERE {pred}")).await?;
+        let df = ctx
+            .sql(&format!("SELECT count(*) FROM master WHERE {pred}"))
+            .await?;
         let batches = df.collect().await?;
         batches
             .first()
@@ -168,7 +205,11 @@ pub async fn write_batch_view(
         let slots = batch.column(1).as_primitive::<Int64Type>();
         let counts = batch.column(2).as_primitive::<Int64Type>();
         for i in 0..batch.num_rows() {
-            chunk.push(SlotCount { hashtag: tags.value(i).to_string(), slot: SlotStart(slots.value(i)), count: counts.value(i) });
+            chunk.push(SlotCount {
+                hashtag: tags.value(i).to_string(),
+                slot: SlotStart(slots.value(i)),
+                count: counts.value(i),
+            });
             if chunk.len() >= chunk_rows {
                 backends.views.write_batch_rows(table, &chunk).await?;
                 rows += chunk.len() as u64;
@@ -206,7 +247,8 @@ pub async fn run_recompute(
             last_change = Instant::now();
         }
         if let Progress::Flipped { pair, .. } = &progress {
-            metrics::histogram!("lambda_batch_recompute_seconds").record(started.elapsed().as_secs_f64());
+            metrics::histogram!("lambda_batch_recompute_seconds")
+                .record(started.elapsed().as_secs_f64());
             metrics::gauge!("lambda_batch_active_epoch").set(pair.epoch.0 as f64);
             return Ok(pair.clone());
         }

@@ -99,18 +99,29 @@ impl Publisher {
         }
         let records: Vec<NewRecord> = posts
             .iter()
-            .map(|p| NewRecord { key: p.userid.to_string().into_bytes(), value: self.codec.encode(p), headers: Vec::new() })
+            .map(|p| NewRecord {
+                key: p.userid.to_string().into_bytes(),
+                value: self.codec.encode(p),
+                headers: Vec::new(),
+            })
             .collect();
         let log = self.log.clone();
-        retry_until_shutdown("post append", &self.shutdown, || log.append(POSTS_TOPIC, records.clone())).await?;
+        retry_until_shutdown("post append", &self.shutdown, || {
+            log.append(POSTS_TOPIC, records.clone())
+        })
+        .await?;
         self.stats.posts += posts.len() as u64;
         metrics::counter!("lambda_collector_sent_posts_total").increment(posts.len() as u64);
         Ok(())
     }
 
     async fn reject(&mut self, line: &str, reason: &str, code: &str) -> Result<(), CollectorError> {
-        metrics::counter!("lambda_collector_rejected_total", "reason" => code.to_string()).increment(1);
-        tracing::warn!(reason, "Rejected an input line; sending it to the dead-letter topic.");
+        metrics::counter!("lambda_collector_rejected_total", "reason" => code.to_string())
+            .increment(1);
+        tracing::warn!(
+            reason,
+            "Rejected an input line; sending it to the dead-letter topic."
+        );
         let record = NewRecord {
             key: Vec::new(),
             value: line.as_bytes().to_vec(),
@@ -120,7 +131,10 @@ impl Publisher {
             ],
         };
         let log = self.log.clone();
-        retry_until_shutdown("dead-letter append", &self.shutdown, || log.append(POSTS_DLQ_TOPIC, vec![record.clone()])).await?;
+        retry_until_shutdown("dead-letter append", &self.shutdown, || {
+            log.append(POSTS_DLQ_TOPIC, vec![record.clone()])
+        })
+        .await?;
         self.stats.rejected += 1;
         Ok(())
     }
@@ -136,17 +150,30 @@ pub async fn run(
 ) -> Result<CollectorStats, CollectorError> {
     log.ensure_topic(POSTS_TOPIC).await?;
     log.ensure_topic(POSTS_DLQ_TOPIC).await?;
-    let mut publisher = Publisher { log, codec: PostCodec::new(), shutdown: shutdown.clone(), stats: CollectorStats::default() };
+    let mut publisher = Publisher {
+        log,
+        codec: PostCodec::new(),
+        shutdown: shutdown.clone(),
+        stats: CollectorStats::default(),
+    };
     match cfg.source {
         SourceKind::Synthetic => run_synthetic(&mut publisher, &cfg, &shutdown, truth).await?,
         SourceKind::Replay => run_replay(&mut publisher, &cfg, &shutdown).await?,
     }
-    tracing::info!(posts = publisher.stats.posts, rejected = publisher.stats.rejected, "Collector stopped.");
+    tracing::info!(
+        posts = publisher.stats.posts,
+        rejected = publisher.stats.rejected,
+        "Collector stopped."
+    );
     Ok(publisher.stats)
 }
 
 fn remaining(cfg: &CollectorConfig, stats: &CollectorStats) -> u64 {
-    if cfg.max_posts == 0 { u64::MAX } else { cfg.max_posts.saturating_sub(stats.posts) }
+    if cfg.max_posts == 0 {
+        u64::MAX
+    } else {
+        cfg.max_posts.saturating_sub(stats.posts)
+    }
 }
 
 async fn run_synthetic(
@@ -168,7 +195,10 @@ async fn run_synthetic(
         } else {
             produced + cfg.batch_size as u64
         };
-        let n = due.saturating_sub(produced).min(remaining(cfg, &publisher.stats)).min(cfg.batch_size.max(1) as u64);
+        let n = due
+            .saturating_sub(produced)
+            .min(remaining(cfg, &publisher.stats))
+            .min(cfg.batch_size.max(1) as u64);
         if n == 0 {
             tokio::select! { _ = tokio::time::sleep(tick) => {}, _ = shutdown.cancelled() => break }
             continue;
@@ -188,9 +218,18 @@ async fn run_synthetic(
     Ok(())
 }
 
-async fn run_replay(publisher: &mut Publisher, cfg: &CollectorConfig, shutdown: &CancellationToken) -> Result<(), CollectorError> {
+async fn run_replay(
+    publisher: &mut Publisher,
+    cfg: &CollectorConfig,
+    shutdown: &CancellationToken,
+) -> Result<(), CollectorError> {
     let path = cfg.replay_path.clone();
-    let file = tokio::fs::File::open(&path).await.map_err(|source| CollectorError::Io { path: path.clone(), source })?;
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|source| CollectorError::Io {
+            path: path.clone(),
+            source,
+        })?;
     let mut lines = tokio::io::BufReader::new(file).lines();
     let started = tokio::time::Instant::now();
     let mut batch: Vec<Post> = Vec::with_capacity(cfg.batch_size);
@@ -210,7 +249,11 @@ async fn run_replay(publisher: &mut Publisher, cfg: &CollectorConfig, shutdown: 
             Ok(ReplayItem::StreamError { title, detail, .. }) => {
                 tracing::warn!(title, detail, "The recorded stream reported an error.");
             }
-            Err(e) => publisher.reject(&line, &e.to_string(), e.reason_code()).await?,
+            Err(e) => {
+                publisher
+                    .reject(&line, &e.to_string(), e.reason_code())
+                    .await?
+            }
         }
         if batch.len() >= cfg.batch_size.max(1) {
             publisher.publish(&batch).await?;

@@ -23,7 +23,10 @@ pub struct ApiError {
 
 impl ApiError {
     fn bad_request(message: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::BAD_REQUEST, message: message.into() }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
     }
 }
 
@@ -35,8 +38,14 @@ impl From<PortError> for ApiError {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 message: "a backend is unavailable; try again shortly".into(),
             },
-            PortError::Invalid(m) => ApiError { status: StatusCode::BAD_REQUEST, message: m },
-            PortError::Internal(_) => ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, message: "internal error".into() },
+            PortError::Invalid(m) => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                message: m,
+            },
+            PortError::Internal(_) => ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                message: "internal error".into(),
+            },
         }
     }
 }
@@ -107,19 +116,39 @@ pub struct TrendingItem {
 }
 
 /// Computes the trending list (shared by the endpoint and the push loop).
-pub async fn compute_trending(state: &AppState, minutes: u32, limit: usize) -> Result<TrendingResponse, PortError> {
+pub async fn compute_trending(
+    state: &AppState,
+    minutes: u32,
+    limit: usize,
+) -> Result<TrendingResponse, PortError> {
     let pair = state.active.borrow().clone();
     let now = Utc::now();
-    let top = merge::trending(state.backends.views.as_ref(), &pair, now.timestamp_millis(), minutes, limit).await?;
+    let top = merge::trending(
+        state.backends.views.as_ref(),
+        &pair,
+        now.timestamp_millis(),
+        minutes,
+        limit,
+    )
+    .await?;
     Ok(TrendingResponse {
         window_minutes: minutes,
         as_of: now,
         epoch: pair.epoch.0,
-        hashtags: top.into_iter().map(|h| TrendingItem { hashtag: h.hashtag, count: h.count }).collect(),
+        hashtags: top
+            .into_iter()
+            .map(|h| TrendingItem {
+                hashtag: h.hashtag,
+                count: h.count,
+            })
+            .collect(),
     })
 }
 
-async fn trending(State(state): State<Arc<AppState>>, Query(q): Query<TrendingQuery>) -> ApiResult<TrendingResponse> {
+async fn trending(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<TrendingQuery>,
+) -> ApiResult<TrendingResponse> {
     let minutes = q.minutes.unwrap_or(state.cfg.trending_minutes);
     let limit = q.limit.unwrap_or(state.cfg.trending_limit);
     if !(1..=1440).contains(&minutes) {
@@ -195,7 +224,11 @@ fn parse_instant(s: &str, what: &str) -> Result<i64, ApiError> {
     }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp_millis())
-        .map_err(|_| ApiError::bad_request(format!("`{what}` must be RFC 3339 (2026-11-23T06:00:00Z) or epoch milliseconds, not `{s}`")))
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "`{what}` must be RFC 3339 (2026-11-23T06:00:00Z) or epoch milliseconds, not `{s}`"
+            ))
+        })
 }
 
 async fn series(
@@ -254,7 +287,10 @@ pub struct SearchQuery {
     pub limit: Option<usize>,
 }
 
-async fn search(State(state): State<Arc<AppState>>, Query(q): Query<SearchQuery>) -> ApiResult<serde_json::Value> {
+async fn search(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<serde_json::Value> {
     let prefix = normalize_hashtag(q.prefix.trim_start_matches(['#', '＃']));
     let limit = q.limit.unwrap_or(20).clamp(1, 100);
     let pair = state.active.borrow().clone();
@@ -279,7 +315,11 @@ async fn status(State(state): State<Arc<AppState>>) -> ApiResult<serde_json::Val
         b.master.manifest(),
     )?;
     let total: u64 = ends.values().sum();
-    let rate = state.rate.lock().expect("rate sampler poisoned").sample(total);
+    let rate = state
+        .rate
+        .lock()
+        .expect("rate sampler poisoned")
+        .sample(total);
     Ok(Json(json!({
         "active": {
             "epoch": pair.epoch.0,

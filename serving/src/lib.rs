@@ -56,7 +56,10 @@ impl ServingConfig {
     /// The dashboard directory to serve.
     pub fn assets_path(&self) -> PathBuf {
         if self.assets_dir.is_empty() {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../dashboard-web/dist"))
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../dashboard-web/dist"
+            ))
         } else {
             PathBuf::from(&self.assets_dir)
         }
@@ -113,7 +116,14 @@ pub async fn app(
     backends.views.migrate().await?;
     let switch = LambdaSwitch::new(backends.coordinator.clone());
     let active = switch.watch_active().await?;
-    let state = Arc::new(AppState { backends, switch, active, cfg, rate: Mutex::new(RateSampler::default()), metrics });
+    let state = Arc::new(AppState {
+        backends,
+        switch,
+        active,
+        cfg,
+        rate: Mutex::new(RateSampler::default()),
+        metrics,
+    });
     let (layer, io) = live::socket_layer(state.clone());
     tokio::spawn(live::push_loop(state.clone(), io, shutdown));
     Ok(api::router(state).layer(layer))
@@ -126,9 +136,9 @@ pub async fn run(
     metrics: Option<PrometheusHandle>,
     shutdown: CancellationToken,
 ) -> Result<(), std::io::Error> {
-    let listener = TcpListener::bind(&cfg.listen)
-        .await
-        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", cfg.listen)))?;
+    let listener = TcpListener::bind(&cfg.listen).await.map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", cfg.listen))
+    })?;
     serve(listener, backends, cfg, metrics, shutdown).await
 }
 
@@ -140,7 +150,11 @@ pub async fn serve(
     metrics: Option<PrometheusHandle>,
     shutdown: CancellationToken,
 ) -> Result<(), std::io::Error> {
-    let app = app(backends, cfg, metrics, shutdown.clone()).await.map_err(std::io::Error::other)?;
+    let app = app(backends, cfg, metrics, shutdown.clone())
+        .await
+        .map_err(std::io::Error::other)?;
     tracing::info!(addr = %listener.local_addr()?, "Serving the API and the dashboard.");
-    axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
 }

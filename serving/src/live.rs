@@ -46,7 +46,8 @@ pub fn socket_layer(state: Arc<AppState>) -> (SocketIoLayer, SocketIo) {
 /// Every `push_interval_ms`: one trending computation broadcast to all, one series update per
 /// subscribed hashtag broadcast to its room. Stops with `shutdown`.
 pub async fn push_loop(state: Arc<AppState>, io: SocketIo, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_millis(state.cfg.push_interval_ms.max(100)));
+    let mut tick =
+        tokio::time::interval(Duration::from_millis(state.cfg.push_interval_ms.max(100)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -58,7 +59,8 @@ pub async fn push_loop(state: Arc<AppState>, io: SocketIo, shutdown: Cancellatio
                 if let Err(error) = io.emit("trending", &t).await {
                     tracing::debug!(%error, "Could not push trending.");
                 }
-                metrics::counter!("lambda_serving_pushes_total", "event" => "trending").increment(1);
+                metrics::counter!("lambda_serving_pushes_total", "event" => "trending")
+                    .increment(1);
             }
             Err(error) => tracing::warn!(%error, "Could not compute trending for the push."),
         }
@@ -73,12 +75,15 @@ pub async fn push_loop(state: Arc<AppState>, io: SocketIo, shutdown: Cancellatio
         let to = SlotStart::containing(Utc::now().timestamp_millis());
         let from = to.minus(UPDATE_SLOTS - 1);
         for room in rooms {
-            let Some(tag) = room.strip_prefix(ROOM_PREFIX) else { continue };
+            let Some(tag) = room.strip_prefix(ROOM_PREFIX) else {
+                continue;
+            };
             match merge::series(state.backends.views.as_ref(), &pair, tag, from, to).await {
                 Ok(points) => {
                     let body = serde_json::json!({ "hashtag": tag, "epoch": pair.epoch.0, "points": points });
                     let _ = io.to(room.to_string()).emit("series_update", &body).await;
-                    metrics::counter!("lambda_serving_pushes_total", "event" => "series_update").increment(1);
+                    metrics::counter!("lambda_serving_pushes_total", "event" => "series_update")
+                        .increment(1);
                 }
                 Err(error) => tracing::warn!(%error, tag, "Could not compute a series update."),
             }

@@ -41,7 +41,13 @@ pub async fn series(
     }
     Ok(cells
         .into_iter()
-        .map(|(t, (batch, speed))| SeriesPoint { t, slot: SlotStart(t).to_rfc3339(), count: batch + speed, batch, speed })
+        .map(|(t, (batch, speed))| SeriesPoint {
+            t,
+            slot: SlotStart(t).to_rfc3339(),
+            count: batch + speed,
+            batch,
+            speed,
+        })
         .collect())
 }
 
@@ -53,13 +59,21 @@ pub fn bucket(points: Vec<SeriesPoint>, step_ms: i64) -> Vec<SeriesPoint> {
     }
     let mut buckets: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
     for p in points {
-        let b = buckets.entry(p.t.div_euclid(step_ms) * step_ms).or_default();
+        let b = buckets
+            .entry(p.t.div_euclid(step_ms) * step_ms)
+            .or_default();
         b.0 += p.batch;
         b.1 += p.speed;
     }
     buckets
         .into_iter()
-        .map(|(t, (batch, speed))| SeriesPoint { t, slot: SlotStart(t).to_rfc3339(), count: batch + speed, batch, speed })
+        .map(|(t, (batch, speed))| SeriesPoint {
+            t,
+            slot: SlotStart(t).to_rfc3339(),
+            count: batch + speed,
+            batch,
+            speed,
+        })
         .collect()
 }
 
@@ -88,7 +102,11 @@ pub async fn trending(
         .filter(|(_, c)| *c > 0)
         .map(|(hashtag, count)| HashtagCount { hashtag, count })
         .collect();
-    all.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.hashtag.cmp(&b.hashtag)));
+    all.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.hashtag.cmp(&b.hashtag))
+    });
     all.truncate(limit);
     Ok(all)
 }
@@ -98,13 +116,24 @@ mod tests {
     use super::*;
 
     fn point(t: i64, batch: i64, speed: i64) -> SeriesPoint {
-        SeriesPoint { t, slot: SlotStart(t).to_rfc3339(), count: batch + speed, batch, speed }
+        SeriesPoint {
+            t,
+            slot: SlotStart(t).to_rfc3339(),
+            count: batch + speed,
+            batch,
+            speed,
+        }
     }
 
     #[test]
     fn buckets_sum_slots_and_keep_the_parts() {
         let hour = 3_600_000;
-        let pts = vec![point(0, 1, 0), point(SLOT_MILLIS, 2, 3), point(hour, 0, 4), point(hour + 11 * SLOT_MILLIS, 1, 1)];
+        let pts = vec![
+            point(0, 1, 0),
+            point(SLOT_MILLIS, 2, 3),
+            point(hour, 0, 4),
+            point(hour + 11 * SLOT_MILLIS, 1, 1),
+        ];
         assert_eq!(bucket(pts.clone(), SLOT_MILLIS), pts);
         assert_eq!(bucket(pts, hour), vec![point(0, 3, 3), point(hour, 1, 5)]);
     }

@@ -16,8 +16,8 @@ use model::{POSTS_DLQ_TOPIC, POSTS_TOPIC, SlotStart};
 use ports::protocol::Offsets;
 use ports::retry::retry_until_shutdown;
 use ports::{
-    Backends, ConsumerEvent, LambdaSwitch, LogConsumer, LogRecord, NewRecord, PortError, SlotCount, SpeedState,
-    SpeedTable,
+    Backends, ConsumerEvent, LambdaSwitch, LogConsumer, LogRecord, NewRecord, PortError, SlotCount,
+    SpeedState, SpeedTable,
 };
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
@@ -40,7 +40,12 @@ pub struct SpeedConfig {
 
 impl Default for SpeedConfig {
     fn default() -> Self {
-        SpeedConfig { group: "speed".into(), flush_interval_ms: 1000, flush_max_records: 100_000, poll_max_records: 5000 }
+        SpeedConfig {
+            group: "speed".into(),
+            flush_interval_ms: 1000,
+            flush_max_records: 100_000,
+            poll_max_records: 5000,
+        }
     }
 }
 
@@ -74,7 +79,11 @@ pub struct SpeedWorker {
 
 impl SpeedWorker {
     /// Joins the speed consumer group.
-    pub async fn start(backends: &Backends, cfg: SpeedConfig, shutdown: CancellationToken) -> Result<Self, SpeedError> {
+    pub async fn start(
+        backends: &Backends,
+        cfg: SpeedConfig,
+        shutdown: CancellationToken,
+    ) -> Result<Self, SpeedError> {
         backends.views.migrate().await?;
         backends.log.ensure_topic(POSTS_DLQ_TOPIC).await?;
         let consumer = backends.log.consumer(POSTS_TOPIC, &cfg.group).await?;
@@ -99,11 +108,20 @@ impl SpeedWorker {
     /// Reads once from the log (waiting up to `timeout`) and aggregates what came. Returns the
     /// number of records read.
     pub async fn poll_once(&mut self, timeout: Duration) -> Result<usize, SpeedError> {
-        match self.consumer.poll(self.cfg.poll_max_records, timeout).await? {
+        match self
+            .consumer
+            .poll(self.cfg.poll_max_records, timeout)
+            .await?
+        {
             ConsumerEvent::Assigned(partitions) => {
-                let committed = self.backends.log.committed_offsets(POSTS_TOPIC, &self.cfg.group).await?;
+                let committed = self
+                    .backends
+                    .log
+                    .committed_offsets(POSTS_TOPIC, &self.cfg.group)
+                    .await?;
                 for p in &partitions {
-                    self.positions.insert(*p, committed.get(p).copied().unwrap_or(0));
+                    self.positions
+                        .insert(*p, committed.get(p).copied().unwrap_or(0));
                 }
                 tracing::info!(?partitions, "Speed worker assigned partitions.");
                 Ok(0)
@@ -145,10 +163,20 @@ impl SpeedWorker {
                 tracing::warn!(%error, partition = r.partition, offset = r.offset, "Sending an undecodable record to the dead-letter queue.");
                 let mut headers = r.headers.clone();
                 headers.push(("lt-reason".into(), error.to_string().into_bytes()));
-                headers.push(("lt-reason-code".into(), error.reason_code().as_bytes().to_vec()));
-                headers.push(("lt-source-partition".into(), r.partition.to_string().into_bytes()));
+                headers.push((
+                    "lt-reason-code".into(),
+                    error.reason_code().as_bytes().to_vec(),
+                ));
+                headers.push((
+                    "lt-source-partition".into(),
+                    r.partition.to_string().into_bytes(),
+                ));
                 headers.push(("lt-source-offset".into(), r.offset.to_string().into_bytes()));
-                self.dead_letters.push(NewRecord { key: r.key.clone(), value: r.value.clone(), headers });
+                self.dead_letters.push(NewRecord {
+                    key: r.key.clone(),
+                    value: r.value.clone(),
+                    headers,
+                });
             }
         }
     }
@@ -171,18 +199,29 @@ impl SpeedWorker {
             let cells: Vec<SlotCount> = agg
                 .cells()
                 .into_iter()
-                .map(|(hashtag, slot, count)| SlotCount { hashtag, slot, count })
+                .map(|(hashtag, slot, count)| SlotCount {
+                    hashtag,
+                    slot,
+                    count,
+                })
                 .collect();
             let views = self.backends.views.clone();
-            retry_until_shutdown("speed increments", &self.shutdown, || views.add_increments(table, &cells)).await?;
-            metrics::counter!("lambda_speed_sent_increments_total", "table" => table.name()).increment(cells.len() as u64);
+            retry_until_shutdown("speed increments", &self.shutdown, || {
+                views.add_increments(table, &cells)
+            })
+            .await?;
+            metrics::counter!("lambda_speed_sent_increments_total", "table" => table.name())
+                .increment(cells.len() as u64);
             self.pending[table.index()].clear();
         }
         if !self.dead_letters.is_empty() {
             let dlq = std::mem::take(&mut self.dead_letters);
             let log = self.backends.log.clone();
             let n = dlq.len();
-            retry_until_shutdown("dead-letter append", &self.shutdown, || log.append(POSTS_DLQ_TOPIC, dlq.clone())).await?;
+            retry_until_shutdown("dead-letter append", &self.shutdown, || {
+                log.append(POSTS_DLQ_TOPIC, dlq.clone())
+            })
+            .await?;
             metrics::counter!("lambda_speed_dead_lettered_events_total").increment(n as u64);
         }
         if !self.positions.is_empty() && self.records_in_window > 0 {
@@ -192,7 +231,10 @@ impl SpeedWorker {
         }
         let switch = self.switch.clone();
         let positions = self.positions.clone();
-        self.state = retry_until_shutdown("protocol boundary", &self.shutdown, || switch.at_commit_boundary(&positions)).await?;
+        self.state = retry_until_shutdown("protocol boundary", &self.shutdown, || {
+            switch.at_commit_boundary(&positions)
+        })
+        .await?;
         metrics::histogram!("lambda_speed_flush_seconds").record(started.elapsed().as_secs_f64());
         self.records_in_window = 0;
         self.window_started = Instant::now();
@@ -206,7 +248,11 @@ impl SpeedWorker {
 }
 
 /// Runs a speed worker until `shutdown`, then flushes once more.
-pub async fn run(backends: Backends, cfg: SpeedConfig, shutdown: CancellationToken) -> Result<(), SpeedError> {
+pub async fn run(
+    backends: Backends,
+    cfg: SpeedConfig,
+    shutdown: CancellationToken,
+) -> Result<(), SpeedError> {
     let mut worker = SpeedWorker::start(&backends, cfg, shutdown.clone()).await?;
     tracing::info!(log = %backends.log.describe(), views = %backends.views.describe(), "Speed layer started.");
     let mut backoff = Duration::from_millis(100);
@@ -234,7 +280,9 @@ pub async fn run(backends: Backends, cfg: SpeedConfig, shutdown: CancellationTok
     let final_flush = tokio::time::timeout(Duration::from_secs(10), worker.flush()).await;
     match final_flush {
         Ok(r) => r?,
-        Err(_) => tracing::warn!("The final speed flush did not finish in 10 s; unflushed records will be re-read."),
+        Err(_) => tracing::warn!(
+            "The final speed flush did not finish in 10 s; unflushed records will be re-read."
+        ),
     }
     tracing::info!("Speed layer stopped.");
     Ok(())

@@ -1,6 +1,9 @@
 //! Choosing the backends once, at start-up, from URLs.
 
-use crate::{Coordinator, EmbeddedStore, EventLog, MasterDataset, ObjectStoreMasterDataset, PortError, Result, ViewStore};
+use crate::{
+    Coordinator, EmbeddedStore, EventLog, MasterDataset, ObjectStoreMasterDataset, PortError,
+    Result, ViewStore,
+};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -93,11 +96,18 @@ impl Backends {
         let master: Arc<dyn MasterDataset> = match urls.master.as_str() {
             "embedded" => Arc::new(ObjectStoreMasterDataset::local(&data_dir.join("master"))?),
             other => {
-                let url = url::Url::parse(other)
-                    .map_err(|e| PortError::Invalid(format!("master dataset URL `{other}`: {e}")))?;
+                let url = url::Url::parse(other).map_err(|e| {
+                    PortError::Invalid(format!("master dataset URL `{other}`: {e}"))
+                })?;
                 Arc::new(ObjectStoreMasterDataset::from_url(&url)?)
             }
         };
-        Ok(Backends { log, views, coordinator, master, data_dir: data_dir.to_path_buf() })
+        Ok(Backends {
+            log,
+            views,
+            coordinator,
+            master,
+            data_dir: data_dir.to_path_buf(),
+        })
     }
 }

@@ -6,8 +6,8 @@
 
 use crate::protocol::{HandshakeProgress, LambdaSwitch, SpeedPhase};
 use crate::{
-    BatchTable, ConsumerEvent, Coordinator, EventLog, Manifest, MasterDataset, MasterFile, NewMasterFile, NewRecord,
-    PortError, SlotCount, SpeedTable, ViewStore, ViewTable,
+    BatchTable, ConsumerEvent, Coordinator, EventLog, Manifest, MasterDataset, MasterFile,
+    NewMasterFile, NewRecord, PortError, SlotCount, SpeedTable, ViewStore, ViewTable,
 };
 use model::SlotStart;
 use std::collections::BTreeMap;
@@ -15,18 +15,31 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn rec(key: &str, value: &str) -> NewRecord {
-    NewRecord { key: key.as_bytes().to_vec(), value: value.as_bytes().to_vec(), headers: Vec::new() }
+    NewRecord {
+        key: key.as_bytes().to_vec(),
+        value: value.as_bytes().to_vec(),
+        headers: Vec::new(),
+    }
 }
 
 /// [`EventLog`]: append, per-partition order, dense offsets, group offsets, headers.
 pub async fn event_log(log: Arc<dyn EventLog>, topic: &str) {
     let partitions = log.ensure_topic(topic).await.expect("ensure_topic");
     assert!(partitions >= 1);
-    assert_eq!(log.ensure_topic(topic).await.unwrap(), partitions, "ensure_topic is idempotent");
+    assert_eq!(
+        log.ensure_topic(topic).await.unwrap(),
+        partitions,
+        "ensure_topic is idempotent"
+    );
     let ends = log.end_offsets(topic).await.unwrap();
-    assert!(ends.values().all(|e| *e == 0), "a new topic is empty: {ends:?}");
+    assert!(
+        ends.values().all(|e| *e == 0),
+        "a new topic is empty: {ends:?}"
+    );
 
-    let mut batch: Vec<NewRecord> = (0..40).map(|i| rec(&format!("author-{}", i % 7), &format!("v{i}"))).collect();
+    let mut batch: Vec<NewRecord> = (0..40)
+        .map(|i| rec(&format!("author-{}", i % 7), &format!("v{i}")))
+        .collect();
     batch[3].headers = vec![("reason".into(), b"bad_datum".to_vec())];
     let positions = log.append(topic, batch.clone()).await.expect("append");
     assert_eq!(positions.len(), 40);
@@ -53,25 +66,39 @@ pub async fn event_log(log: Arc<dyn EventLog>, topic: &str) {
     }
     assert_eq!(got.len(), 40, "every appended record is consumed once");
     assigned.sort_unstable();
-    assert_eq!(assigned, (0..partitions).collect::<Vec<_>>(), "a lone member gets every partition");
+    assert_eq!(
+        assigned,
+        (0..partitions).collect::<Vec<_>>(),
+        "a lone member gets every partition"
+    );
     let mut last: BTreeMap<u32, u64> = BTreeMap::new();
     for r in &got {
         let expect = last.get(&r.partition).map_or(0, |o| o + 1);
-        assert_eq!(r.offset, expect, "offsets are dense and in order within a partition");
+        assert_eq!(
+            r.offset, expect,
+            "offsets are dense and in order within a partition"
+        );
         last.insert(r.partition, r.offset);
     }
     let with_header = got.iter().find(|r| r.value == b"v3").expect("v3");
-    assert_eq!(with_header.headers, vec![("reason".to_string(), b"bad_datum".to_vec())]);
+    assert_eq!(
+        with_header.headers,
+        vec![("reason".to_string(), b"bad_datum".to_vec())]
+    );
 
     // Commit part of it; a new member of the group resumes there.
     let commit: BTreeMap<u32, u64> = last.iter().map(|(p, o)| (*p, o / 2 + 1)).collect();
     c.commit(&commit).await.expect("commit");
     drop(c);
-    assert_eq!(log.committed_offsets(topic, "conformance").await.unwrap(), commit);
+    assert_eq!(
+        log.committed_offsets(topic, "conformance").await.unwrap(),
+        commit
+    );
     let mut c2 = log.consumer(topic, "conformance").await.unwrap();
     let mut again = Vec::new();
     for _ in 0..200 {
-        if let ConsumerEvent::Records(rs) = c2.poll(100, Duration::from_millis(200)).await.unwrap() {
+        if let ConsumerEvent::Records(rs) = c2.poll(100, Duration::from_millis(200)).await.unwrap()
+        {
             again.extend(rs);
         }
         let expected: u64 = last.iter().map(|(p, o)| o + 1 - commit[p]).sum();
@@ -80,18 +107,28 @@ pub async fn event_log(log: Arc<dyn EventLog>, topic: &str) {
         }
     }
     for r in &again {
-        assert!(r.offset >= commit[&r.partition], "resumes at the committed offset");
+        assert!(
+            r.offset >= commit[&r.partition],
+            "resumes at the committed offset"
+        );
     }
     let expected: u64 = last.iter().map(|(p, o)| o + 1 - commit[p]).sum();
     assert_eq!(again.len() as u64, expected);
     assert!(
-        log.committed_offsets(topic, "another-group").await.unwrap().is_empty(),
+        log.committed_offsets(topic, "another-group")
+            .await
+            .unwrap()
+            .is_empty(),
         "groups are independent"
     );
 }
 
 fn cell(tag: &str, slot: i64, count: i64) -> SlotCount {
-    SlotCount { hashtag: tag.into(), slot: SlotStart(slot * model::SLOT_MILLIS), count }
+    SlotCount {
+        hashtag: tag.into(),
+        slot: SlotStart(slot * model::SLOT_MILLIS),
+        count,
+    }
 }
 
 /// [`ViewStore`]: counters add, batch rows set, series and totals read, truncate isolates.
@@ -99,59 +136,151 @@ pub async fn view_store(views: Arc<dyn ViewStore>) {
     views.migrate().await.expect("migrate");
     views.migrate().await.expect("migrate is idempotent");
     let s0 = SpeedTable::Zero;
-    views.add_increments(s0, &[cell("rust", 10, 2), cell("rust", 11, 1), cell("go", 10, 5)]).await.unwrap();
-    views.add_increments(s0, &[cell("rust", 10, 3)]).await.unwrap();
+    views
+        .add_increments(
+            s0,
+            &[cell("rust", 10, 2), cell("rust", 11, 1), cell("go", 10, 5)],
+        )
+        .await
+        .unwrap();
+    views
+        .add_increments(s0, &[cell("rust", 10, 3)])
+        .await
+        .unwrap();
     let series = views
-        .read_series(ViewTable::Speed(s0), "rust", SlotStart(0), SlotStart(100 * model::SLOT_MILLIS))
+        .read_series(
+            ViewTable::Speed(s0),
+            "rust",
+            SlotStart(0),
+            SlotStart(100 * model::SLOT_MILLIS),
+        )
         .await
         .unwrap();
-    assert_eq!(series, vec![cell("rust", 10, 5), cell("rust", 11, 1)], "counters add up, in time order");
+    assert_eq!(
+        series,
+        vec![cell("rust", 10, 5), cell("rust", 11, 1)],
+        "counters add up, in time order"
+    );
     let only_10 = views
-        .read_series(ViewTable::Speed(s0), "rust", SlotStart(10 * model::SLOT_MILLIS), SlotStart(10 * model::SLOT_MILLIS))
+        .read_series(
+            ViewTable::Speed(s0),
+            "rust",
+            SlotStart(10 * model::SLOT_MILLIS),
+            SlotStart(10 * model::SLOT_MILLIS),
+        )
         .await
         .unwrap();
-    assert_eq!(only_10, vec![cell("rust", 10, 5)], "the range is inclusive on both ends");
+    assert_eq!(
+        only_10,
+        vec![cell("rust", 10, 5)],
+        "the range is inclusive on both ends"
+    );
 
-    views.write_batch_rows(BatchTable::A, &[cell("rust", 9, 7), cell("rustacean", 9, 1)]).await.unwrap();
-    views.write_batch_rows(BatchTable::A, &[cell("rust", 9, 4)]).await.unwrap();
+    views
+        .write_batch_rows(
+            BatchTable::A,
+            &[cell("rust", 9, 7), cell("rustacean", 9, 1)],
+        )
+        .await
+        .unwrap();
+    views
+        .write_batch_rows(BatchTable::A, &[cell("rust", 9, 4)])
+        .await
+        .unwrap();
     let batch = views
-        .read_series(ViewTable::Batch(BatchTable::A), "rust", SlotStart(0), SlotStart(100 * model::SLOT_MILLIS))
+        .read_series(
+            ViewTable::Batch(BatchTable::A),
+            "rust",
+            SlotStart(0),
+            SlotStart(100 * model::SLOT_MILLIS),
+        )
         .await
         .unwrap();
     assert_eq!(batch, vec![cell("rust", 9, 4)], "batch rows overwrite");
 
     let mut totals = views
-        .hashtag_totals(ViewTable::Speed(s0), SlotStart(10 * model::SLOT_MILLIS), SlotStart(11 * model::SLOT_MILLIS))
+        .hashtag_totals(
+            ViewTable::Speed(s0),
+            SlotStart(10 * model::SLOT_MILLIS),
+            SlotStart(11 * model::SLOT_MILLIS),
+        )
         .await
         .unwrap();
     totals.sort();
     assert_eq!(
         totals,
         vec![
-            crate::HashtagCount { hashtag: "go".into(), count: 5 },
-            crate::HashtagCount { hashtag: "rust".into(), count: 6 }
+            crate::HashtagCount {
+                hashtag: "go".into(),
+                count: 5
+            },
+            crate::HashtagCount {
+                hashtag: "rust".into(),
+                count: 6
+            }
         ]
     );
-    let found = views.search_hashtags(ViewTable::Batch(BatchTable::A), "rust", 10).await.unwrap();
+    let found = views
+        .search_hashtags(ViewTable::Batch(BatchTable::A), "rust", 10)
+        .await
+        .unwrap();
     assert_eq!(found, vec!["rust".to_string(), "rustacean".to_string()]);
 
-    for t in [ViewTable::Speed(SpeedTable::One), ViewTable::Batch(BatchTable::B)] {
-        let empty = views.read_series(t, "rust", SlotStart(0), SlotStart(100 * model::SLOT_MILLIS)).await.unwrap();
-        assert!(empty.is_empty(), "{t} is untouched by writes to other tables");
+    for t in [
+        ViewTable::Speed(SpeedTable::One),
+        ViewTable::Batch(BatchTable::B),
+    ] {
+        let empty = views
+            .read_series(t, "rust", SlotStart(0), SlotStart(100 * model::SLOT_MILLIS))
+            .await
+            .unwrap();
+        assert!(
+            empty.is_empty(),
+            "{t} is untouched by writes to other tables"
+        );
     }
     views.truncate(ViewTable::Speed(s0)).await.unwrap();
     assert!(
-        views.read_series(ViewTable::Speed(s0), "rust", SlotStart(0), SlotStart(100 * model::SLOT_MILLIS)).await.unwrap().is_empty(),
+        views
+            .read_series(
+                ViewTable::Speed(s0),
+                "rust",
+                SlotStart(0),
+                SlotStart(100 * model::SLOT_MILLIS)
+            )
+            .await
+            .unwrap()
+            .is_empty(),
         "truncate empties the table"
     );
     assert_eq!(
-        views.read_series(ViewTable::Batch(BatchTable::A), "rust", SlotStart(0), SlotStart(100 * model::SLOT_MILLIS)).await.unwrap().len(),
+        views
+            .read_series(
+                ViewTable::Batch(BatchTable::A),
+                "rust",
+                SlotStart(0),
+                SlotStart(100 * model::SLOT_MILLIS)
+            )
+            .await
+            .unwrap()
+            .len(),
         1,
         "truncate leaves the other tables alone"
     );
-    views.add_increments(s0, &[cell("rust", 10, 1)]).await.unwrap();
+    views
+        .add_increments(s0, &[cell("rust", 10, 1)])
+        .await
+        .unwrap();
     assert_eq!(
-        views.read_series(ViewTable::Speed(s0), "rust", SlotStart(0), SlotStart(100 * model::SLOT_MILLIS)).await.unwrap(),
+        views
+            .read_series(
+                ViewTable::Speed(s0),
+                "rust",
+                SlotStart(0),
+                SlotStart(100 * model::SLOT_MILLIS)
+            )
+            .await
+            .unwrap(),
         vec![cell("rust", 10, 1)],
         "a truncated counter table counts from zero"
     );
@@ -164,15 +293,36 @@ pub async fn coordinator(coord: Arc<dyn Coordinator>, root: &str) {
     assert_eq!(coord.get(&path).await.unwrap(), None);
     let mut w = coord.watch(&path).await.expect("watch");
     assert_eq!(*w.borrow_and_update(), None);
-    let v0 = coord.compare_and_set(&path, b"one", None).await.expect("create");
-    assert!(matches!(coord.compare_and_set(&path, b"again", None).await, Err(PortError::Conflict(_))), "create twice conflicts");
-    let v1 = coord.compare_and_set(&path, b"two", Some(v0)).await.expect("cas");
+    let v0 = coord
+        .compare_and_set(&path, b"one", None)
+        .await
+        .expect("create");
+    assert!(
+        matches!(
+            coord.compare_and_set(&path, b"again", None).await,
+            Err(PortError::Conflict(_))
+        ),
+        "create twice conflicts"
+    );
+    let v1 = coord
+        .compare_and_set(&path, b"two", Some(v0))
+        .await
+        .expect("cas");
     assert!(v1 > v0);
-    assert!(matches!(coord.compare_and_set(&path, b"stale", Some(v0)).await, Err(PortError::Conflict(_))), "a stale version conflicts");
+    assert!(
+        matches!(
+            coord.compare_and_set(&path, b"stale", Some(v0)).await,
+            Err(PortError::Conflict(_))
+        ),
+        "a stale version conflicts"
+    );
     assert_eq!(coord.get(&path).await.unwrap().unwrap().data, b"two");
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            if w.borrow_and_update().as_ref().is_some_and(|v| v.data == b"two") {
+            if w.borrow_and_update()
+                .as_ref()
+                .is_some_and(|v| v.data == b"two")
+            {
                 break;
             }
             w.changed().await.expect("watch alive");
@@ -186,8 +336,15 @@ pub async fn coordinator(coord: Arc<dyn Coordinator>, root: &str) {
     let b = coord.append_sequential(&prefix, b"b").await.unwrap();
     assert!(a < b, "sequential names increase: {a} < {b}");
     let children = coord.children(&prefix, 10).await.unwrap();
-    assert_eq!(children.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>(), vec![b"a".to_vec(), b"b".to_vec()]);
-    assert_eq!(coord.children(&prefix, 1).await.unwrap().len(), 1, "limit keeps the newest");
+    assert_eq!(
+        children.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>(),
+        vec![b"a".to_vec(), b"b".to_vec()]
+    );
+    assert_eq!(
+        coord.children(&prefix, 1).await.unwrap().len(),
+        1,
+        "limit keeps the newest"
+    );
 }
 
 /// The protocol over a coordinator: handshake, flip, rollback. `coord` must be fresh (the
@@ -198,23 +355,57 @@ pub async fn protocol(coord: Arc<dyn Coordinator>) {
     assert_eq!(initial.epoch.0, 0);
     let info = switch.begin_recompute(2, 1).await.expect("begin");
     assert_eq!(info.speed, initial.speed.other());
-    assert!(matches!(switch.begin_recompute(2, 1).await, Err(PortError::Conflict(_))), "one recompute at a time");
-    assert_eq!(switch.handshake().await.unwrap(), HandshakeProgress::AwaitingAcks(vec![0, 1]));
+    assert!(
+        matches!(
+            switch.begin_recompute(2, 1).await,
+            Err(PortError::Conflict(_))
+        ),
+        "one recompute at a time"
+    );
+    assert_eq!(
+        switch.handshake().await.unwrap(),
+        HandshakeProgress::AwaitingAcks(vec![0, 1])
+    );
     switch.at_commit_boundary(&[(0, 5)].into()).await.unwrap();
-    assert!(matches!(switch.mark_restarted().await, Err(PortError::Invalid(_))), "cannot restart before every ack");
+    assert!(
+        matches!(switch.mark_restarted().await, Err(PortError::Invalid(_))),
+        "cannot restart before every ack"
+    );
     switch.at_commit_boundary(&[(1, 9)].into()).await.unwrap();
     assert_eq!(switch.handshake().await.unwrap(), HandshakeProgress::Acked);
     switch.mark_restarted().await.unwrap();
-    let state = switch.at_commit_boundary(&[(0, 6), (1, 9)].into()).await.unwrap();
-    assert_eq!(state.phase(info.speed), &SpeedPhase::Restarted { start: [(0, 6), (1, 9)].into() });
-    let HandshakeProgress::Started(cut) = switch.handshake().await.unwrap() else { panic!("started") };
+    let state = switch
+        .at_commit_boundary(&[(0, 6), (1, 9)].into())
+        .await
+        .unwrap();
+    assert_eq!(
+        state.phase(info.speed),
+        &SpeedPhase::Restarted {
+            start: [(0, 6), (1, 9)].into()
+        }
+    );
+    let HandshakeProgress::Started(cut) = switch.handshake().await.unwrap() else {
+        panic!("started")
+    };
     let pair = switch.flip(&info, &cut).await.expect("flip");
-    assert_eq!((pair.epoch.0, pair.batch, pair.speed), (1, info.batch, info.speed));
+    assert_eq!(
+        (pair.epoch.0, pair.batch, pair.speed),
+        (1, info.batch, info.speed)
+    );
     assert_eq!(switch.active().await.unwrap(), pair);
     let back = switch.rollback().await.expect("rollback");
-    assert_eq!((back.epoch.0, back.batch, back.speed), (2, initial.batch, initial.speed));
+    assert_eq!(
+        (back.epoch.0, back.batch, back.speed),
+        (2, initial.batch, initial.speed)
+    );
     let history = switch.history(10).await.unwrap();
-    assert_eq!(history.iter().map(|h| h.action.as_str()).collect::<Vec<_>>(), vec!["flip", "rollback"]);
+    assert_eq!(
+        history
+            .iter()
+            .map(|h| h.action.as_str())
+            .collect::<Vec<_>>(),
+        vec!["flip", "rollback"]
+    );
 }
 
 /// [`MasterDataset`]: appends publish files and offsets atomically; stale bases conflict.
@@ -232,18 +423,40 @@ pub async fn master_dataset(master: Arc<dyn MasterDataset>) {
         },
         data: bytes::Bytes::from_static(b"PAR"),
     };
-    let m1 = master.append(&m0, vec![file(0, 0, 9), file(1, 0, 4)], [(0, 10), (1, 5)].into()).await.expect("append");
+    let m1 = master
+        .append(
+            &m0,
+            vec![file(0, 0, 9), file(1, 0, 4)],
+            [(0, 10), (1, 5)].into(),
+        )
+        .await
+        .expect("append");
     assert_eq!(m1.version, 1);
     assert_eq!(master.manifest().await.unwrap(), m1);
-    assert!(matches!(master.append(&m0, vec![], [(0, 11)].into()).await, Err(PortError::Conflict(_))), "a stale base conflicts");
-    let m2 = master.append(&m1, vec![file(0, 10, 19)], [(0, 20)].into()).await.unwrap();
+    assert!(
+        matches!(
+            master.append(&m0, vec![], [(0, 11)].into()).await,
+            Err(PortError::Conflict(_))
+        ),
+        "a stale base conflicts"
+    );
+    let m2 = master
+        .append(&m1, vec![file(0, 10, 19)], [(0, 20)].into())
+        .await
+        .unwrap();
     assert_eq!(m2.rows(), 25);
     assert!(m2.covers(&[(0, 20), (1, 5)].into()));
     assert!(!m2.covers(&[(1, 6)].into()));
-    assert_eq!(m2.files_before(&[(0, 10)].into()).len(), 1, "only files with rows before the cut");
+    assert_eq!(
+        m2.files_before(&[(0, 10)].into()).len(),
+        1,
+        "only files with rows before the cut"
+    );
     let (_, store) = master.object_store();
     let url = master.file_url(&m2.files[0]);
     let path = object_store::path::Path::from_url_path(url.path()).expect("a store path");
-    let got = object_store::ObjectStoreExt::get(&store, &path).await.expect("the file is readable through the store");
+    let got = object_store::ObjectStoreExt::get(&store, &path)
+        .await
+        .expect("the file is readable through the store");
     assert_eq!(got.bytes().await.unwrap().as_ref(), b"PAR");
 }

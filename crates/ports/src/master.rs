@@ -63,7 +63,8 @@ impl Manifest {
 
     /// Whether ingestion has passed `cut` on every partition it names.
     pub fn covers(&self, cut: &Offsets) -> bool {
-        cut.iter().all(|(p, c)| self.offsets.get(p).copied().unwrap_or(0) >= *c)
+        cut.iter()
+            .all(|(p, c)| self.offsets.get(p).copied().unwrap_or(0) >= *c)
     }
 
     /// Files holding any row with `offset < cut[partition]`.
@@ -90,7 +91,12 @@ pub trait MasterDataset: Send + Sync + 'static {
     async fn manifest(&self) -> Result<Manifest>;
 
     /// Adds files and moves the ingested offsets, on top of manifest `base`.
-    async fn append(&self, base: &Manifest, files: Vec<NewMasterFile>, offsets: Offsets) -> Result<Manifest>;
+    async fn append(
+        &self,
+        base: &Manifest,
+        files: Vec<NewMasterFile>,
+        offsets: Offsets,
+    ) -> Result<Manifest>;
 
     /// The object store holding the files, and the URL it is registered under in a query engine
     /// (`file:///`, `s3://bucket/`).
@@ -136,11 +142,16 @@ impl ObjectStoreMasterDataset {
                 .map_err(|_| PortError::Invalid(format!("{url} is not a local path")))?;
             return Self::local(&path);
         }
-        let (store, root) = object_store::parse_url(url)
-            .map_err(|e| PortError::Invalid(format!("unsupported master dataset URL {url}: {e}")))?;
+        let (store, root) = object_store::parse_url(url).map_err(|e| {
+            PortError::Invalid(format!("unsupported master dataset URL {url}: {e}"))
+        })?;
         let mut store_url = url.clone();
         store_url.set_path("/");
-        Ok(ObjectStoreMasterDataset { store: Arc::from(store), store_url, root })
+        Ok(ObjectStoreMasterDataset {
+            store: Arc::from(store),
+            store_url,
+            root,
+        })
     }
 
     fn manifest_dir(&self) -> StorePath {
@@ -152,12 +163,18 @@ impl ObjectStoreMasterDataset {
     }
 
     fn full_path(&self, rel: &str) -> StorePath {
-        rel.split('/').fold(self.root.clone(), |p, part| p.join(part))
+        rel.split('/')
+            .fold(self.root.clone(), |p, part| p.join(part))
     }
 
     async fn manifest_versions(&self) -> Result<Vec<u64>> {
         let dir = self.manifest_dir();
-        let metas: Vec<_> = self.store.list(Some(&dir)).try_collect().await.map_err(unavailable)?;
+        let metas: Vec<_> = self
+            .store
+            .list(Some(&dir))
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
         let mut versions: Vec<u64> = metas
             .iter()
             .filter_map(|m| m.location.filename()?.strip_suffix(".json")?.parse().ok())
@@ -185,11 +202,17 @@ impl MasterDataset for ObjectStoreMasterDataset {
             .bytes()
             .await
             .map_err(unavailable)?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| PortError::Internal(format!("manifest version {version} is not valid: {e}")))
+        serde_json::from_slice(&bytes).map_err(|e| {
+            PortError::Internal(format!("manifest version {version} is not valid: {e}"))
+        })
     }
 
-    async fn append(&self, base: &Manifest, files: Vec<NewMasterFile>, offsets: Offsets) -> Result<Manifest> {
+    async fn append(
+        &self,
+        base: &Manifest,
+        files: Vec<NewMasterFile>,
+        offsets: Offsets,
+    ) -> Result<Manifest> {
         let mut next = base.clone();
         for f in files {
             self.store
@@ -206,8 +229,19 @@ impl MasterDataset for ObjectStoreMasterDataset {
         next.version = base.version + 1;
         next.updated_at = Some(Utc::now());
         let json = serde_json::to_vec(&next).map_err(|e| PortError::Internal(e.to_string()))?;
-        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
-        match self.store.put_opts(&self.manifest_path(next.version), PutPayload::from(json), opts).await {
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(
+                &self.manifest_path(next.version),
+                PutPayload::from(json),
+                opts,
+            )
+            .await
+        {
             Ok(_) => {}
             Err(object_store::Error::AlreadyExists { .. }) => {
                 return Err(PortError::Conflict(format!(

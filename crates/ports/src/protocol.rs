@@ -20,8 +20,8 @@
 
 use crate::{BatchTable, Coordinator, PortError, Result, SpeedTable, Versioned};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -39,7 +39,9 @@ pub const FLIPS_PREFIX: &str = "/lambda-trends/flips";
 const CAS_ATTEMPTS: usize = 64;
 
 /// A view generation: grows by one at every flip or rollback.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Epoch(pub u64);
 
 /// Per-partition offsets: `partition -> offset`.
@@ -253,7 +255,11 @@ impl LambdaSwitch {
             };
             let bytes = serde_json::to_vec(&next)
                 .map_err(|e| PortError::Internal(format!("cannot encode {path}: {e}")))?;
-            match self.coordinator.compare_and_set(path, &bytes, version).await {
+            match self
+                .coordinator
+                .compare_and_set(path, &bytes, version)
+                .await
+            {
                 Ok(_) => return Ok(next),
                 Err(PortError::Conflict(_)) => continue,
                 Err(e) => return Err(e),
@@ -315,7 +321,11 @@ impl LambdaSwitch {
     /// Step 1: starts a recompute of `view_version` over `partitions` partitions. Marks the
     /// inactive speed table `Resetting` and clears the rollback target (its speed table is about
     /// to be reset). Fails with a conflict if a recompute is already in progress.
-    pub async fn begin_recompute(&self, partitions: u32, view_version: u32) -> Result<RecomputeInfo> {
+    pub async fn begin_recompute(
+        &self,
+        partitions: u32,
+        view_version: u32,
+    ) -> Result<RecomputeInfo> {
         let active = self.active().await?;
         let info = RecomputeInfo {
             epoch: Epoch(active.epoch.0 + 1),
@@ -346,7 +356,10 @@ impl LambdaSwitch {
                     expect_epoch.0, a.epoch.0
                 )));
             }
-            Ok(a.previous.is_some().then(|| ActivePair { previous: None, ..a.clone() }))
+            Ok(a.previous.is_some().then(|| ActivePair {
+                previous: None,
+                ..a.clone()
+            }))
         })
         .await?;
         Ok(info)
@@ -395,9 +408,13 @@ impl LambdaSwitch {
                 .as_ref()
                 .ok_or_else(|| PortError::Invalid("no recompute is in progress".into()))?;
             match s.phase(info.speed) {
-                SpeedPhase::Resetting { acked } if (0..info.partitions).all(|p| acked.contains(&p)) => {
+                SpeedPhase::Resetting { acked }
+                    if (0..info.partitions).all(|p| acked.contains(&p)) =>
+                {
                     let mut next = s.clone();
-                    *next.phase_mut(info.speed) = SpeedPhase::Restarted { start: Offsets::new() };
+                    *next.phase_mut(info.speed) = SpeedPhase::Restarted {
+                        start: Offsets::new(),
+                    };
                     Ok(Some(next))
                 }
                 other => Err(PortError::Invalid(format!(
@@ -443,7 +460,10 @@ impl LambdaSwitch {
     /// are; the next recompute resets them again.
     pub async fn end_recompute(&self) -> Result<()> {
         self.update::<SpeedState, _>(SPEED_PATH, |s| {
-            Ok(s.recompute.is_some().then(|| SpeedState { recompute: None, ..s.clone() }))
+            Ok(s.recompute.is_some().then(|| SpeedState {
+                recompute: None,
+                ..s.clone()
+            }))
         })
         .await?;
         Ok(())
@@ -480,7 +500,10 @@ impl LambdaSwitch {
     }
 
     async fn record_history(&self, action: &str, pair: &ActivePair) {
-        let record = FlipRecord { action: action.to_string(), pair: pair.clone() };
+        let record = FlipRecord {
+            action: action.to_string(),
+            pair: pair.clone(),
+        };
         let result = match serde_json::to_vec(&record) {
             Ok(bytes) => self
                 .coordinator
@@ -496,10 +519,21 @@ impl LambdaSwitch {
 
     /// The last `limit` flips and rollbacks, oldest first.
     pub async fn history(&self, limit: usize) -> Result<Vec<FlipRecord>> {
-        let children = self.coordinator.children(&format!("{FLIPS_PREFIX}/"), limit).await?;
+        let children = self
+            .coordinator
+            .children(&format!("{FLIPS_PREFIX}/"), limit)
+            .await?;
         children
             .iter()
-            .map(|(path, data)| decode(path, &Versioned { data: data.clone(), version: 0 }))
+            .map(|(path, data)| {
+                decode(
+                    path,
+                    &Versioned {
+                        data: data.clone(),
+                        version: 0,
+                    },
+                )
+            })
             .collect()
     }
 }
@@ -516,24 +550,49 @@ mod tests {
     #[test]
     fn phases_admit_the_right_offsets() {
         assert!(SpeedPhase::Live.admits(3, 0));
-        assert!(!SpeedPhase::Resetting { acked: BTreeSet::new() }.admits(0, 10));
-        let r = SpeedPhase::Restarted { start: [(0, 5)].into() };
+        assert!(
+            !SpeedPhase::Resetting {
+                acked: BTreeSet::new()
+            }
+            .admits(0, 10)
+        );
+        let r = SpeedPhase::Restarted {
+            start: [(0, 5)].into(),
+        };
         assert!(!r.admits(0, 4));
         assert!(r.admits(0, 5));
-        assert!(!r.admits(1, 100), "a partition without a start offset is not counted yet");
+        assert!(
+            !r.admits(1, 100),
+            "a partition without a start offset is not counted yet"
+        );
     }
 
     #[test]
     fn boundary_acks_and_starts_only_once() {
-        let s = SpeedState { speed_view_1: SpeedPhase::Resetting { acked: [0].into() }, ..SpeedState::default() };
+        let s = SpeedState {
+            speed_view_1: SpeedPhase::Resetting { acked: [0].into() },
+            ..SpeedState::default()
+        };
         let pos: Offsets = [(0, 7), (1, 9)].into();
         let next = s.record_boundary(&pos).expect("partition 1 acks");
-        assert_eq!(next.speed_view_1, SpeedPhase::Resetting { acked: [0, 1].into() });
+        assert_eq!(
+            next.speed_view_1,
+            SpeedPhase::Resetting {
+                acked: [0, 1].into()
+            }
+        );
         assert_eq!(next.record_boundary(&pos), None);
         let mut r = next.clone();
-        r.speed_view_1 = SpeedPhase::Restarted { start: [(1, 3)].into() };
+        r.speed_view_1 = SpeedPhase::Restarted {
+            start: [(1, 3)].into(),
+        };
         let after = r.record_boundary(&pos).expect("partition 0 starts");
-        assert_eq!(after.speed_view_1, SpeedPhase::Restarted { start: [(0, 7), (1, 3)].into() });
+        assert_eq!(
+            after.speed_view_1,
+            SpeedPhase::Restarted {
+                start: [(0, 7), (1, 3)].into()
+            }
+        );
     }
 
     #[test]
@@ -550,8 +609,16 @@ mod tests {
         let state = SpeedState::default();
         let json = serde_json::to_string(&state).unwrap();
         assert!(json.contains("\"speed_view_0\":\"live\""), "{json}");
-        let restarted = SpeedState { speed_view_1: SpeedPhase::Restarted { start: [(2, 9)].into() }, ..SpeedState::default() };
+        let restarted = SpeedState {
+            speed_view_1: SpeedPhase::Restarted {
+                start: [(2, 9)].into(),
+            },
+            ..SpeedState::default()
+        };
         let json = serde_json::to_string(&restarted).unwrap();
-        assert_eq!(serde_json::from_str::<SpeedState>(&json).unwrap(), restarted);
+        assert_eq!(
+            serde_json::from_str::<SpeedState>(&json).unwrap(),
+            restarted
+        );
     }
 }

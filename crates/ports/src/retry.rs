@@ -20,7 +20,11 @@ pub fn outage_backoff() -> ExponentialBuilder {
 /// [`PortError::Unavailable`]. An attempt under way is never cancelled; once `shutdown` fires,
 /// no new attempt starts and the last error is returned. Each retry is logged with what is
 /// retried and counted in `lambda_backend_retries_total{operation}`.
-pub async fn retry_until_shutdown<T, F, Fut>(what: &'static str, shutdown: &CancellationToken, mut op: F) -> Result<T>
+pub async fn retry_until_shutdown<T, F, Fut>(
+    what: &'static str,
+    shutdown: &CancellationToken,
+    mut op: F,
+) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T>>,
@@ -66,7 +70,11 @@ mod tests {
         })
         .await;
         assert!(matches!(r, Err(PortError::Invalid(_))));
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "invalid input is not retried");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "invalid input is not retried"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -77,7 +85,10 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(30)).await;
             s.cancel();
         });
-        let r: Result<()> = retry_until_shutdown("test", &shutdown, || async { Err(PortError::Unavailable("down".into())) }).await;
+        let r: Result<()> = retry_until_shutdown("test", &shutdown, || async {
+            Err(PortError::Unavailable("down".into()))
+        })
+        .await;
         assert!(matches!(r, Err(PortError::Unavailable(m)) if m == "down"));
     }
 }

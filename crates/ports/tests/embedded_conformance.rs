@@ -6,7 +6,11 @@ use std::sync::Arc;
 #[tokio::test]
 async fn embedded_event_log_conforms() {
     let dir = tempfile::tempdir().unwrap();
-    conformance::event_log(Arc::new(EmbeddedStore::open(dir.path(), 3).unwrap()), "posts").await;
+    conformance::event_log(
+        Arc::new(EmbeddedStore::open(dir.path(), 3).unwrap()),
+        "posts",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -18,7 +22,11 @@ async fn embedded_view_store_conforms() {
 #[tokio::test]
 async fn embedded_coordinator_conforms() {
     let dir = tempfile::tempdir().unwrap();
-    conformance::coordinator(Arc::new(EmbeddedStore::open(dir.path(), 3).unwrap()), "/conformance").await;
+    conformance::coordinator(
+        Arc::new(EmbeddedStore::open(dir.path(), 3).unwrap()),
+        "/conformance",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -30,7 +38,10 @@ async fn protocol_conforms_on_embedded_coordinator() {
 #[tokio::test]
 async fn local_master_dataset_conforms() {
     let dir = tempfile::tempdir().unwrap();
-    conformance::master_dataset(Arc::new(ObjectStoreMasterDataset::local(dir.path()).unwrap())).await;
+    conformance::master_dataset(Arc::new(
+        ObjectStoreMasterDataset::local(dir.path()).unwrap(),
+    ))
+    .await;
 }
 
 #[tokio::test]
@@ -42,6 +53,9 @@ async fn a_second_process_handle_sees_writes() {
     let b = EmbeddedStore::open(dir.path(), 1).unwrap();
     let mut w = b.watch("/x").await.unwrap();
     a.compare_and_set("/x", b"1", None).await.unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(5), w.changed()).await.unwrap().unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), w.changed())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(w.borrow().as_ref().unwrap().data, b"1");
 }

@@ -9,7 +9,8 @@ use datafusion::arrow::datatypes::{DataType, Field, Int64Type};
 use datafusion::common::{DataFusionError, Result, exec_err};
 use datafusion::dataframe::DataFrame;
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature, Volatility,
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility,
 };
 use datafusion::prelude::SessionContext;
 use model::SlotStart;
@@ -32,7 +33,11 @@ impl ScalarUDFImpl for HashtagKeysUdf {
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))))
+        Ok(DataType::List(Arc::new(Field::new(
+            "item",
+            DataType::Utf8,
+            true,
+        ))))
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -42,8 +47,11 @@ impl ScalarUDFImpl for HashtagKeysUdf {
         };
         let text = text.as_string::<i32>();
         let given = given.as_list::<i32>();
-        let mut out = ListBuilder::new(StringBuilder::new())
-            .with_field(Arc::new(Field::new("item", DataType::Utf8, true)));
+        let mut out = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
+            "item",
+            DataType::Utf8,
+            true,
+        )));
         let mut tags: Vec<String> = Vec::new();
         for i in 0..text.len() {
             let given_tags = if given.is_null(i) {
@@ -102,7 +110,10 @@ pub fn register_udfs(ctx: &SessionContext) {
         signature: Signature::one_of(
             vec![
                 TypeSignature::Exact(vec![DataType::Utf8, list]),
-                TypeSignature::Exact(vec![DataType::Utf8View, DataType::List(Arc::new(Field::new("item", DataType::Utf8View, true)))]),
+                TypeSignature::Exact(vec![
+                    DataType::Utf8View,
+                    DataType::List(Arc::new(Field::new("item", DataType::Utf8View, true))),
+                ]),
             ],
             Volatility::Immutable,
         ),
@@ -126,7 +137,11 @@ pub fn before_cut_predicate(cut: &BTreeMap<u32, u64>) -> String {
 
 /// The batch view over table `master` (registered in `ctx` with the master schema): columns
 /// `hashtag` (Utf8), `slot` (Int64, epoch ms) and `count` (Int64), for the rows before `cut`.
-pub async fn batch_view(ctx: &SessionContext, master: &str, cut: &BTreeMap<u32, u64>) -> Result<DataFrame> {
+pub async fn batch_view(
+    ctx: &SessionContext,
+    master: &str,
+    cut: &BTreeMap<u32, u64>,
+) -> Result<DataFrame> {
     let sql = format!(
         "SELECT tag AS hashtag, slot, CAST(count(*) AS BIGINT) AS count \
          FROM (SELECT unnest(lt_hashtag_keys(tweet, hashtags)) AS tag, lt_slot(\"timestamp\") AS slot \

@@ -1,8 +1,8 @@
 //! The master dataset's row shape: the post, plus where it sat in the event log.
 
 use datafusion::arrow::array::{
-    ArrayRef, Int64Builder, ListBuilder, RecordBatch, StringBuilder, TimestampMillisecondBuilder, UInt32Builder,
-    UInt64Builder,
+    ArrayRef, Int64Builder, ListBuilder, RecordBatch, StringBuilder, TimestampMillisecondBuilder,
+    UInt32Builder, UInt64Builder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::error::ArrowError;
@@ -23,10 +23,18 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("tweet", DataType::Utf8, false),
         Field::new("source", DataType::Utf8, true),
         Field::new("lang", DataType::Utf8, true),
-        Field::new("hashtags", DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true),
+        Field::new(
+            "hashtags",
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+            true,
+        ),
         Field::new(PARTITION_COLUMN, DataType::UInt32, false),
         Field::new(OFFSET_COLUMN, DataType::UInt64, false),
-        Field::new("ingested_at", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
+        Field::new(
+            "ingested_at",
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            false,
+        ),
     ]))
 });
 
@@ -62,8 +70,11 @@ impl Default for MasterBatchBuilder {
             tweet: StringBuilder::new(),
             source: StringBuilder::new(),
             lang: StringBuilder::new(),
-            hashtags: ListBuilder::new(StringBuilder::new())
-                .with_field(Arc::new(Field::new("item", DataType::Utf8, true))),
+            hashtags: ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
+                "item",
+                DataType::Utf8,
+                true,
+            ))),
             partition: UInt32Builder::new(),
             offset: UInt64Builder::new(),
             ingested_at: TimestampMillisecondBuilder::new().with_timezone("UTC"),

@@ -57,7 +57,11 @@ impl SlotAggregator {
 
     /// The cells, sorted by slot then hashtag (the order writes are grouped in).
     pub fn cells(&self) -> Vec<(String, SlotStart, i64)> {
-        let mut out: Vec<_> = self.counts.iter().map(|((h, s), c)| (h.clone(), *s, *c)).collect();
+        let mut out: Vec<_> = self
+            .counts
+            .iter()
+            .map(|((h, s), c)| (h.clone(), *s, *c))
+            .collect();
         out.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
         out
     }

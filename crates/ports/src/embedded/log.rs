@@ -2,7 +2,9 @@
 
 use super::{CROSS_PROCESS_POLL, EmbeddedStore, open_or_none, records, storage};
 use crate::event_log::partition_for_key;
-use crate::{ConsumerEvent, EventLog, LogConsumer, LogRecord, NewRecord, PortError, Position, Result};
+use crate::{
+    ConsumerEvent, EventLog, LogConsumer, LogRecord, NewRecord, PortError, Position, Result,
+};
 use async_trait::async_trait;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use std::collections::BTreeMap;
@@ -17,7 +19,9 @@ const COMMITS: TableDefinition<(&str, &str, u32), u64> = TableDefinition::new("l
 impl EmbeddedStore {
     fn topic_partitions(&self, topic: &str) -> Result<Option<u32>> {
         let txn = self.db.begin_read().map_err(storage)?;
-        let Some(t) = open_or_none(&txn, TOPICS)? else { return Ok(None) };
+        let Some(t) = open_or_none(&txn, TOPICS)? else {
+            return Ok(None);
+        };
         Ok(t.get(topic).map_err(storage)?.map(|g| g.value()))
     }
 
@@ -38,9 +42,17 @@ impl EmbeddedStore {
         Ok(n)
     }
 
-    fn read_range(&self, topic: &str, partition: u32, from: u64, max: usize) -> Result<Vec<LogRecord>> {
+    fn read_range(
+        &self,
+        topic: &str,
+        partition: u32,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<LogRecord>> {
         let txn = self.db.begin_read().map_err(storage)?;
-        let Some(t) = open_or_none(&txn, LOG)? else { return Ok(Vec::new()) };
+        let Some(t) = open_or_none(&txn, LOG)? else {
+            return Ok(Vec::new());
+        };
         let mut out = Vec::new();
         for item in t
             .range((topic, partition, from)..=(topic, partition, u64::MAX))
@@ -51,7 +63,14 @@ impl EmbeddedStore {
             }
             let (k, v) = item.map_err(storage)?;
             let (timestamp_ms, key, headers, value) = records::decode(v.value())?;
-            out.push(LogRecord { partition, offset: k.value().2, timestamp_ms, key, value, headers });
+            out.push(LogRecord {
+                partition,
+                offset: k.value().2,
+                timestamp_ms,
+                key,
+                value,
+                headers,
+            });
         }
         Ok(out)
     }
@@ -116,7 +135,10 @@ impl EventLog for Arc<EmbeddedStore> {
             let mut out = BTreeMap::new();
             for p in 0..partitions {
                 let end = match &t {
-                    Some(t) => t.get((topic.as_str(), p)).map_err(storage)?.map_or(0, |g| g.value()),
+                    Some(t) => t
+                        .get((topic.as_str(), p))
+                        .map_err(storage)?
+                        .map_or(0, |g| g.value()),
                     None => 0,
                 };
                 out.insert(p, end);
@@ -131,10 +153,15 @@ impl EventLog for Arc<EmbeddedStore> {
         let (topic, group) = (topic.to_string(), group.to_string());
         self.blocking(move |s| {
             let txn = s.db.begin_read().map_err(storage)?;
-            let Some(t) = open_or_none(&txn, COMMITS)? else { return Ok(BTreeMap::new()) };
+            let Some(t) = open_or_none(&txn, COMMITS)? else {
+                return Ok(BTreeMap::new());
+            };
             let mut out = BTreeMap::new();
             for p in 0..partitions {
-                if let Some(g) = t.get((group.as_str(), topic.as_str(), p)).map_err(storage)? {
+                if let Some(g) = t
+                    .get((group.as_str(), topic.as_str(), p))
+                    .map_err(storage)?
+                {
                     out.insert(p, g.value());
                 }
             }
@@ -177,15 +204,26 @@ pub struct EmbeddedConsumer {
 impl LogConsumer for EmbeddedConsumer {
     async fn poll(&mut self, max_records: usize, timeout: Duration) -> Result<ConsumerEvent> {
         if !self.assigned {
-            let committed = self.store.committed_offsets(&self.topic, &self.group).await?;
-            self.positions = self.partitions.iter().map(|p| (*p, committed.get(p).copied().unwrap_or(0))).collect();
+            let committed = self
+                .store
+                .committed_offsets(&self.topic, &self.group)
+                .await?;
+            self.positions = self
+                .partitions
+                .iter()
+                .map(|p| (*p, committed.get(p).copied().unwrap_or(0)))
+                .collect();
             self.assigned = true;
             return Ok(ConsumerEvent::Assigned(self.partitions.clone()));
         }
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.store.appended.notified();
-            let (topic, positions, start) = (self.topic.clone(), self.positions.clone(), self.next_partition);
+            let (topic, positions, start) = (
+                self.topic.clone(),
+                self.positions.clone(),
+                self.next_partition,
+            );
             let order: Vec<u32> = (0..self.partitions.len())
                 .map(|i| self.partitions[(start + i) % self.partitions.len()])
                 .collect();
@@ -228,7 +266,8 @@ impl LogConsumer for EmbeddedConsumer {
                 {
                     let mut t = txn.open_table(COMMITS).map_err(storage)?;
                     for (p, o) in offsets {
-                        t.insert((group.as_str(), topic.as_str(), p), o).map_err(storage)?;
+                        t.insert((group.as_str(), topic.as_str(), p), o)
+                            .map_err(storage)?;
                     }
                 }
                 txn.commit().map_err(storage)
@@ -238,13 +277,19 @@ impl LogConsumer for EmbeddedConsumer {
 
     async fn seek(&mut self, partition: u32, offset: u64) -> Result<()> {
         if !self.partitions.contains(&partition) {
-            return Err(PortError::Invalid(format!("partition {partition} is not assigned")));
+            return Err(PortError::Invalid(format!(
+                "partition {partition} is not assigned"
+            )));
         }
         self.positions.insert(partition, offset);
         Ok(())
     }
 
     fn assignment(&self) -> Vec<u32> {
-        if self.assigned { self.partitions.clone() } else { Vec::new() }
+        if self.assigned {
+            self.partitions.clone()
+        } else {
+            Vec::new()
+        }
     }
 }

@@ -46,7 +46,9 @@ pub struct EmbeddedStore {
 
 impl std::fmt::Debug for EmbeddedStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbeddedStore").field("path", &self.path).finish()
+        f.debug_struct("EmbeddedStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -56,7 +58,10 @@ pub(crate) fn storage(e: impl std::fmt::Display) -> PortError {
 
 /// Names of the two redb tables behind a view table: by (hashtag, slot) and by (slot, hashtag).
 fn view_table_names(table: ViewTable) -> (String, String) {
-    (format!("view.{}", table.name()), format!("view.{}.by_slot", table.name()))
+    (
+        format!("view.{}", table.name()),
+        format!("view.{}.by_slot", table.name()),
+    )
 }
 
 type ByTag<'a> = TableDefinition<'a, (&'static str, i64), i64>;
@@ -107,7 +112,10 @@ impl EmbeddedStore {
         };
         Ok(table.get(path).map_err(storage)?.map(|g| {
             let (version, data) = g.value();
-            Versioned { data: data.to_vec(), version }
+            Versioned {
+                data: data.to_vec(),
+                version,
+            }
         }))
     }
 
@@ -157,12 +165,14 @@ impl ViewStore for Arc<EmbeddedStore> {
 
     async fn add_increments(&self, table: SpeedTable, increments: &[SlotCount]) -> Result<()> {
         let rows = increments.to_vec();
-        self.blocking(move |s| write_cells(s, ViewTable::Speed(table), &rows, true)).await
+        self.blocking(move |s| write_cells(s, ViewTable::Speed(table), &rows, true))
+            .await
     }
 
     async fn write_batch_rows(&self, table: crate::BatchTable, rows: &[SlotCount]) -> Result<()> {
         let rows = rows.to_vec();
-        self.blocking(move |s| write_cells(s, ViewTable::Batch(table), &rows, false)).await
+        self.blocking(move |s| write_cells(s, ViewTable::Batch(table), &rows, false))
+            .await
     }
 
     async fn read_series(
@@ -187,7 +197,11 @@ impl ViewStore for Arc<EmbeddedStore> {
                 let (k, v) = item.map_err(storage)?;
                 let count = v.value();
                 if count != 0 {
-                    out.push(SlotCount { hashtag: hashtag.clone(), slot: SlotStart(k.value().1), count });
+                    out.push(SlotCount {
+                        hashtag: hashtag.clone(),
+                        slot: SlotStart(k.value().1),
+                        count,
+                    });
                 }
             }
             Ok(out)
@@ -221,7 +235,12 @@ impl ViewStore for Arc<EmbeddedStore> {
         .await
     }
 
-    async fn search_hashtags(&self, table: ViewTable, prefix: &str, limit: usize) -> Result<Vec<String>> {
+    async fn search_hashtags(
+        &self,
+        table: ViewTable,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<String>> {
         let prefix = prefix.to_string();
         self.blocking(move |s| {
             let (a, _) = view_table_names(table);
@@ -277,7 +296,9 @@ fn write_cells(s: &EmbeddedStore, table: ViewTable, rows: &[SlotCount], add: boo
                 r.count
             };
             by_tag.insert(key, value).map_err(storage)?;
-            by_slot.insert((r.slot.0, r.hashtag.as_str()), value).map_err(storage)?;
+            by_slot
+                .insert((r.slot.0, r.hashtag.as_str()), value)
+                .map_err(storage)?;
         }
     }
     txn.commit().map_err(storage)
@@ -308,7 +329,8 @@ impl Coordinator for Arc<EmbeddedStore> {
                             )));
                         }
                     };
-                    t.insert(path.as_str(), (version, data.as_slice())).map_err(storage)?;
+                    t.insert(path.as_str(), (version, data.as_slice()))
+                        .map_err(storage)?;
                     version
                 };
                 txn.commit().map_err(storage)?;
@@ -341,13 +363,19 @@ impl Coordinator for Arc<EmbeddedStore> {
                     .get(&path)
                     .is_some_and(|tx| tx.receiver_count() > 0);
                 if !alive {
-                    store.watches.lock().expect("watch registry poisoned").remove(&path);
+                    store
+                        .watches
+                        .lock()
+                        .expect("watch registry poisoned")
+                        .remove(&path);
                     break;
                 }
                 let p = path.clone();
                 match store.blocking(move |s| s.coord_get(&p)).await {
                     Ok(v) => store.publish(&path, v),
-                    Err(error) => tracing::warn!(%error, path, "Could not poll a watched document."),
+                    Err(error) => {
+                        tracing::warn!(%error, path, "Could not poll a watched document.")
+                    }
                 }
             }
         });
@@ -360,11 +388,15 @@ impl Coordinator for Arc<EmbeddedStore> {
             let txn = s.db.begin_write().map_err(storage)?;
             let child = {
                 let mut seq = txn.open_table(COORD_SEQ).map_err(storage)?;
-                let n = seq.get(prefix.as_str()).map_err(storage)?.map_or(0, |g| g.value());
+                let n = seq
+                    .get(prefix.as_str())
+                    .map_err(storage)?
+                    .map_or(0, |g| g.value());
                 seq.insert(prefix.as_str(), n + 1).map_err(storage)?;
                 let child = format!("{prefix}{n:010}");
                 let mut t = txn.open_table(COORD).map_err(storage)?;
-                t.insert(child.as_str(), (0u64, data.as_slice())).map_err(storage)?;
+                t.insert(child.as_str(), (0u64, data.as_slice()))
+                    .map_err(storage)?;
                 child
             };
             txn.commit().map_err(storage)?;

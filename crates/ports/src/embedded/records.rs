@@ -5,7 +5,12 @@
 use crate::PortError;
 
 /// Encodes a record's stored bytes.
-pub(crate) fn encode(timestamp_ms: i64, key: &[u8], headers: &[(String, Vec<u8>)], value: &[u8]) -> Vec<u8> {
+pub(crate) fn encode(
+    timestamp_ms: i64,
+    key: &[u8],
+    headers: &[(String, Vec<u8>)],
+    value: &[u8],
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + key.len() + value.len());
     out.extend_from_slice(&timestamp_ms.to_le_bytes());
     put_bytes(&mut out, key);
@@ -29,9 +34,19 @@ pub(crate) type Decoded = (i64, Vec<u8>, Vec<(String, Vec<u8>)>, Vec<u8>);
 /// Decodes what [`encode`] wrote.
 pub(crate) fn decode(mut b: &[u8]) -> Result<Decoded, PortError> {
     let corrupt = || PortError::Internal("a log record in the embedded store is corrupted".into());
-    let ts = i64::from_le_bytes(take(&mut b, 8).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?);
+    let ts = i64::from_le_bytes(
+        take(&mut b, 8)
+            .ok_or_else(corrupt)?
+            .try_into()
+            .map_err(|_| corrupt())?,
+    );
     let key = take_bytes(&mut b).ok_or_else(corrupt)?.to_vec();
-    let n = u32::from_le_bytes(take(&mut b, 4).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?);
+    let n = u32::from_le_bytes(
+        take(&mut b, 4)
+            .ok_or_else(corrupt)?
+            .try_into()
+            .map_err(|_| corrupt())?,
+    );
     let mut headers = Vec::with_capacity(n as usize);
     for _ in 0..n {
         let name = take_bytes(&mut b).ok_or_else(corrupt)?;
@@ -63,7 +78,10 @@ mod tests {
     fn round_trip() {
         let h = vec![("reason".to_string(), b"bad".to_vec())];
         let bytes = encode(-5, b"k", &h, b"value");
-        assert_eq!(decode(&bytes).unwrap(), (-5, b"k".to_vec(), h, b"value".to_vec()));
+        assert_eq!(
+            decode(&bytes).unwrap(),
+            (-5, b"k".to_vec(), h, b"value".to_vec())
+        );
         assert!(decode(&bytes[..10]).is_err());
     }
 }
