@@ -11,7 +11,7 @@ use datafusion::arrow::datatypes::Int64Type;
 use futures::StreamExt;
 use model::{POSTS_TOPIC, SlotStart};
 use ports::protocol::{HandshakeProgress, Offsets, RecomputeInfo};
-use ports::{ActivePair, Backends, BatchTable, LambdaSwitch, SlotCount, SpeedTable, ViewTable};
+use ports::{ActivePair, Backends, BatchTable, LambdaSwitch, SlotCount, ViewTable};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -269,9 +269,4 @@ pub async fn run_recompute(
         tracing::error!(%error, "Could not abandon the failed recompute; run `lambda-trends recompute --abort`.");
     }
     result
-}
-
-/// The inactive tables a recompute would write, for messages.
-pub fn targets(active: &ActivePair) -> (BatchTable, SpeedTable) {
-    (active.batch.other(), active.speed.other())
 }

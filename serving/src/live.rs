@@ -54,6 +54,15 @@ pub async fn push_loop(state: Arc<AppState>, io: SocketIo, shutdown: Cancellatio
             _ = tick.tick() => {}
             _ = shutdown.cancelled() => return,
         }
+        // Keep the posts/s sample fresh for the status endpoint.
+        if let Ok(ends) = state.backends.log.end_offsets(model::POSTS_TOPIC).await {
+            let total: u64 = ends.values().sum();
+            state
+                .rate
+                .lock()
+                .expect("rate sampler poisoned")
+                .sample(total);
+        }
         match compute_trending(&state, state.cfg.trending_minutes, state.cfg.trending_limit).await {
             Ok(t) => {
                 if let Err(error) = io.emit("trending", &t).await {
