@@ -20,6 +20,19 @@ pub struct SeriesPoint {
     pub speed: i64,
 }
 
+impl SeriesPoint {
+    /// The point of slot (or bucket) `t` made of a batch part and a speed part.
+    pub fn new(t: i64, batch: i64, speed: i64) -> Self {
+        SeriesPoint {
+            t,
+            slot: SlotStart(t).to_rfc3339(),
+            count: batch + speed,
+            batch,
+            speed,
+        }
+    }
+}
+
 /// A hashtag's merged series over `from..=to` (slot starts), from one pair.
 pub async fn series(
     views: &dyn ViewStore,
@@ -41,13 +54,7 @@ pub async fn series(
     }
     Ok(cells
         .into_iter()
-        .map(|(t, (batch, speed))| SeriesPoint {
-            t,
-            slot: SlotStart(t).to_rfc3339(),
-            count: batch + speed,
-            batch,
-            speed,
-        })
+        .map(|(t, (batch, speed))| SeriesPoint::new(t, batch, speed))
         .collect())
 }
 
@@ -67,13 +74,7 @@ pub fn bucket(points: Vec<SeriesPoint>, step_ms: i64) -> Vec<SeriesPoint> {
     }
     buckets
         .into_iter()
-        .map(|(t, (batch, speed))| SeriesPoint {
-            t,
-            slot: SlotStart(t).to_rfc3339(),
-            count: batch + speed,
-            batch,
-            speed,
-        })
+        .map(|(t, (batch, speed))| SeriesPoint::new(t, batch, speed))
         .collect()
 }
 
@@ -114,16 +115,6 @@ pub async fn trending(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn point(t: i64, batch: i64, speed: i64) -> SeriesPoint {
-        SeriesPoint {
-            t,
-            slot: SlotStart(t).to_rfc3339(),
-            count: batch + speed,
-            batch,
-            speed,
-        }
-    }
 
     #[test]
     fn buckets_sum_slots_and_keep_the_parts() {
