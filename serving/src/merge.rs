@@ -118,6 +118,7 @@ mod tests {
 
     #[test]
     fn buckets_sum_slots_and_keep_the_parts() {
+        let point = SeriesPoint::new;
         let hour = 3_600_000;
         let pts = vec![
             point(0, 1, 0),
