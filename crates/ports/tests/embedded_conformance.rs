@@ -59,3 +59,29 @@ async fn a_second_process_handle_sees_writes() {
         .unwrap();
     assert_eq!(w.borrow().as_ref().unwrap().data, b"1");
 }
+
+#[tokio::test]
+async fn a_group_has_one_member_on_the_embedded_log() {
+    use ports::{EventLog, PortError};
+    let dir = tempfile::tempdir().unwrap();
+    let a = EmbeddedStore::open(dir.path(), 2).unwrap();
+    let first = a.consumer("posts", "speed").await.unwrap();
+    // A second handle on the same file stands in for a second process.
+    let b = EmbeddedStore::open(dir.path(), 2).unwrap();
+    match b.consumer("posts", "speed").await {
+        Err(PortError::Conflict(msg)) => assert!(msg.contains("one member per group"), "{msg}"),
+        other => panic!(
+            "a second member must be refused, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+    assert!(
+        b.consumer("posts", "ingest").await.is_ok(),
+        "other groups are independent"
+    );
+    drop(first);
+    assert!(
+        b.consumer("posts", "speed").await.is_ok(),
+        "the group is free again once the member is gone"
+    );
+}

@@ -17,6 +17,37 @@ const ENDS: TableDefinition<(&str, u32), u64> = TableDefinition::new("log_ends")
 const COMMITS: TableDefinition<(&str, &str, u32), u64> = TableDefinition::new("log_commits");
 
 impl EmbeddedStore {
+    /// Takes the lock that makes a consumer the only member of `group` on `topic`.
+    fn lock_membership(&self, topic: &str, group: &str) -> Result<std::fs::File> {
+        let dir = self.path.with_file_name("locks");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| PortError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
+        let safe = |s: &str| {
+            s.replace(
+                |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_',
+                "_",
+            )
+        };
+        let path = dir.join(format!("{}.{}.lock", safe(topic), safe(group)));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| PortError::Invalid(format!("cannot open {}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(PortError::Conflict(format!(
+                "consumer group `{group}` of `{topic}` already has a member using {} (the embedded log allows one member per group: is another `lambda-trends up`, `speed` or `ingest` running on this data directory?)",
+                self.path.display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(PortError::Unavailable(format!(
+                "cannot lock {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
     fn topic_partitions(&self, topic: &str) -> Result<Option<u32>> {
         let txn = self.db.begin_read().map_err(storage)?;
         let Some(t) = open_or_none(&txn, TOPICS)? else {
@@ -172,7 +203,9 @@ impl EventLog for Arc<EmbeddedStore> {
 
     async fn consumer(&self, topic: &str, group: &str) -> Result<Box<dyn LogConsumer>> {
         let partitions = self.ensure_topic(topic).await?;
+        let membership = self.lock_membership(topic, group)?;
         Ok(Box::new(EmbeddedConsumer {
+            _membership: membership,
             store: self.clone(),
             topic: topic.to_string(),
             group: group.to_string(),
@@ -189,8 +222,11 @@ impl EventLog for Arc<EmbeddedStore> {
 }
 
 /// A consumer of the embedded log. It is the only member of its group: it is assigned every
-/// partition on its first poll.
+/// partition on its first poll, and while it lives a second member of the group, in this
+/// process or another, is refused (two would each count every record).
 pub struct EmbeddedConsumer {
+    /// The group-membership lock file, held (locked) for the consumer's life.
+    _membership: std::fs::File,
     store: Arc<EmbeddedStore>,
     topic: String,
     group: String,
