@@ -1,22 +1,32 @@
 //! The Avro codec for posts: [`PostCodec`].
 //!
 //! Posts are written with `schemas/avro/post.avsc` in Avro's single-object encoding
-//! (`C3 01`, the schema's 8-byte CRC-64-AVRO fingerprint, the datum), or in the Confluent wire
-//! format (`00`, a 4-byte schema id, the datum) when a schema-registry id is configured.
+//! (`C3 01`, the schema's 8-byte little-endian CRC-64-AVRO fingerprint, the datum), or in the
+//! Confluent wire format (`00`, a 4-byte big-endian schema id, the datum) when a schema-registry
+//! id is configured.
 //!
-//! Reading resolves the writer's schema by its fingerprint among the schemas we know: ours and
-//! the thesis's original 5-field `Tweet` (`schemas/avro/tweet-thesis.avsc`), so records written
-//! by the thesis's collector are read with our schema, the new optional fields empty.
+//! Reading tells the framing by its first bytes, whatever the codec was built for. Single-object
+//! records are resolved by fingerprint among the schemas we know: ours and the thesis's original
+//! 5-field `Tweet` (`schemas/avro/tweet-thesis.avsc`), so records written by the thesis's
+//! collector are read with our schema, the new optional fields `None`. Confluent records are
+//! accepted with the codec's own schema id only (the codec knows no registry). Anything else is
+//! a [`DecodeError`] with a stable [`reason_code`](DecodeError::reason_code) for metrics and the
+//! dead-letter topic; a datum cut short or followed by extra bytes is an error too.
 //!
 //! Records are built and read as `apache_avro::types::Value` by hand (no serde), which is
-//! faster and avoids apache-avro's known trouble with serde and unions.
+//! faster and avoids apache-avro's known trouble with serde and unions. Schemas, headers and the
+//! datum reader and writer are built once per process.
+//!
+//! Fingerprints are computed as the Avro specification says, not with apache-avro 0.22's
+//! `Schema::fingerprint`, which is wrong for `post.avsc` (see [`fingerprint`]).
 
 use crate::Post;
 use apache_avro::Schema;
-use apache_avro::headers::{HeaderBuilder, RabinFingerprintHeader};
+use apache_avro::rabin::Rabin;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
+use std::io::Read;
 use std::sync::LazyLock;
 
 /// Our schema: the thesis's `Tweet` extended with optional fields.
@@ -29,10 +39,19 @@ static POST_SCHEMA: LazyLock<Schema> =
 static THESIS_SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
     Schema::parse_str(THESIS_TWEET_SCHEMA_JSON).expect("tweet-thesis.avsc is a valid schema")
 });
-static POST_HEADER: LazyLock<Vec<u8>> =
-    LazyLock::new(|| RabinFingerprintHeader::from_schema(&POST_SCHEMA).build_header());
-static THESIS_HEADER: LazyLock<Vec<u8>> =
-    LazyLock::new(|| RabinFingerprintHeader::from_schema(&THESIS_SCHEMA).build_header());
+/// The single-object header we write: `post.avsc`'s fingerprint as the Avro spec defines it.
+static POST_HEADER: LazyLock<[u8; SINGLE_OBJECT_HEADER]> =
+    LazyLock::new(|| single_object_header(&POST_SCHEMA));
+/// `post.avsc`'s header as apache-avro 0.22's own fingerprint makes it (see [`fingerprint`]):
+/// read too, in case another Rust writer used apache-avro's header builder.
+static POST_HEADER_APACHE_AVRO: LazyLock<[u8; SINGLE_OBJECT_HEADER]> = LazyLock::new(|| {
+    let mut header = [0; SINGLE_OBJECT_HEADER];
+    header[..2].copy_from_slice(&SINGLE_OBJECT_MARKER);
+    header[2..].copy_from_slice(&POST_SCHEMA.fingerprint::<Rabin>().bytes);
+    header
+});
+static THESIS_HEADER: LazyLock<[u8; SINGLE_OBJECT_HEADER]> =
+    LazyLock::new(|| single_object_header(&THESIS_SCHEMA));
 static WRITER: LazyLock<GenericDatumWriter<'static>> = LazyLock::new(|| {
     GenericDatumWriter::builder(&POST_SCHEMA)
         .validate(false)
@@ -51,38 +70,124 @@ static THESIS_READER: LazyLock<GenericDatumReader<'static>> = LazyLock::new(|| {
         .expect("the thesis schema resolves to post.avsc")
 });
 
+/// The single-object marker.
+const SINGLE_OBJECT_MARKER: [u8; 2] = [0xC3, 0x01];
+
+/// The single-object header of a schema: the marker, then its [`fingerprint`], 8 bytes
+/// little-endian.
+fn single_object_header(schema: &Schema) -> [u8; SINGLE_OBJECT_HEADER] {
+    let mut header = [0; SINGLE_OBJECT_HEADER];
+    header[..2].copy_from_slice(&SINGLE_OBJECT_MARKER);
+    header[2..].copy_from_slice(&fingerprint(schema).to_le_bytes());
+    header
+}
+
+/// The CRC-64-AVRO (Rabin) fingerprint of a schema's Parsing Canonical Form, as the Avro
+/// specification and the Java and Python implementations compute it.
+///
+/// apache-avro 0.22 gets the canonical form of a primitive with a logical type wrong: it strips
+/// `logicalType` from `{"type":"long","logicalType":"timestamp-millis"}` but leaves
+/// `{"type":"long"}` instead of reducing it to `"long"` (the [PRIMITIVES] rule), so its
+/// `Schema::fingerprint` of `post.avsc` differs from every other implementation's. This applies
+/// the rule to its canonical form, then fingerprints that.
+fn fingerprint(schema: &Schema) -> u64 {
+    let mut form = schema.canonical_form();
+    for primitive in [
+        "null", "boolean", "int", "long", "float", "double", "bytes", "string",
+    ] {
+        // Names and symbols cannot contain `{` or `"`, and docs are stripped, so this only
+        // matches a type.
+        form = form.replace(
+            &format!(r#"{{"type":"{primitive}"}}"#),
+            &format!(r#""{primitive}""#),
+        );
+    }
+    crc64_avro(form.as_bytes())
+}
+
+/// CRC-64-AVRO of `bytes`, the fingerprint algorithm of the Avro specification.
+fn crc64_avro(bytes: &[u8]) -> u64 {
+    const EMPTY: u64 = 0xc15d_213a_a4d7_a795;
+    const TABLE: [u64; 256] = {
+        let mut table = [0u64; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut fp = i as u64;
+            let mut j = 0;
+            while j < 8 {
+                fp = (fp >> 1) ^ (EMPTY & (fp & 1).wrapping_neg());
+                j += 1;
+            }
+            table[i] = fp;
+            i += 1;
+        }
+        table
+    };
+    bytes.iter().fold(EMPTY, |fp, &b| {
+        (fp >> 8) ^ TABLE[((fp ^ u64::from(b)) & 0xff) as usize]
+    })
+}
+
+/// A reader over the datum that notes whether decoding ever ran into its end. apache-avro 0.22
+/// turns some ends of input into values (a union index into the null branch, a string into
+/// `null`), so a datum cut right before `source` would otherwise read as a post without it.
+struct EofGuard<'a> {
+    rest: &'a [u8],
+    hit_end: bool,
+}
+
+impl Read for EofGuard<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.rest.is_empty() && !buf.is_empty() {
+            self.hit_end = true;
+        }
+        self.rest.read(buf)
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
+        if self.rest.len() < buf.len() {
+            self.hit_end = true;
+        }
+        self.rest.read_exact(buf)
+    }
+}
+
 /// Length of the single-object header: marker (2) + fingerprint (8).
 const SINGLE_OBJECT_HEADER: usize = 10;
+/// The Confluent wire format's magic byte.
+const CONFLUENT_MAGIC: u8 = 0x00;
 /// Length of the Confluent header: magic (1) + schema id (4).
 const CONFLUENT_HEADER: usize = 5;
 
-/// Why bytes could not be read as a post.
+/// Why bytes could not be read as a post. [`DecodeError::reason_code`] names the reason for
+/// metrics labels and dead-letter headers; `Display` gives a one-line human reason.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     /// No bytes at all.
     #[error("the record is empty")]
     Empty,
-    /// Neither single-object (`C3 01`) nor Confluent (`00`) framing.
-    #[error(
-        "the record does not start with an Avro single-object or Confluent header (first byte {0:#04x})"
-    )]
-    BadHeader(u8),
-    /// A single-object record written with a schema we do not know.
-    #[error("the record was written with an unknown schema (fingerprint {0})")]
-    UnknownFingerprint(String),
-    /// A Confluent record with a schema id other than the configured one.
-    #[error("the record names schema id {0}, which is not registered with this codec")]
+    /// Neither single-object (`C3 01`) nor Confluent (`00`) framing, or the header is cut short.
+    #[error("unknown or cut header: {0}")]
+    BadHeader(String),
+    /// A single-object record written with a schema we do not know; the CRC-64-AVRO fingerprint
+    /// (the header's 8 little-endian bytes, as a number).
+    #[error("the record was written with an unknown schema (fingerprint {0:#018x})")]
+    UnknownFingerprint(u64),
+    /// A Confluent record naming a schema id this codec does not know (any id, for a codec
+    /// built with [`PostCodec::new`]).
+    #[error("the record names Confluent schema id {0}, which is not registered with this codec")]
     UnknownSchemaId(u32),
-    /// The datum is not valid for its schema (truncated, corrupt).
+    /// The datum is not valid for its schema: truncated, corrupt, or followed by extra bytes.
     #[error("the Avro datum is invalid: {0}")]
     BadDatum(String),
-    /// The datum decoded, but not to the fields of a post.
+    /// The datum decoded, but a field of a post is missing or has the wrong type.
     #[error("the record is missing field `{0}` or has the wrong type for it")]
     BadField(&'static str),
 }
 
 impl DecodeError {
-    /// A short, stable code for metrics labels and dead-letter headers.
+    /// A short, stable snake_case code for metrics labels and dead-letter headers: `empty`,
+    /// `bad_header`, `unknown_fingerprint`, `unknown_schema_id`, `bad_datum` or `bad_field`.
     pub fn reason_code(&self) -> &'static str {
         match self {
             DecodeError::Empty => "empty",
@@ -96,18 +201,25 @@ impl DecodeError {
 }
 
 /// Encodes posts as Avro and decodes them back.
+///
+/// Writes single-object encoding ([`PostCodec::new`]) or the Confluent wire format
+/// ([`PostCodec::with_confluent_schema_id`]); reads both, whichever way it was built. The
+/// schemas are parsed once per process and shared, so a codec is a few bytes and cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct PostCodec {
+    /// The schema-registry id `post.avsc` is registered under, when writing Confluent framing.
     confluent_id: Option<u32>,
 }
 
 impl PostCodec {
-    /// A codec writing single-object encoding.
+    /// A codec writing Avro single-object encoding: `C3 01`, the 8-byte little-endian
+    /// CRC-64-AVRO fingerprint of `post.avsc`, the datum.
     pub fn new() -> Self {
         PostCodec { confluent_id: None }
     }
 
-    /// A codec writing the Confluent wire format, with `post.avsc` registered under `id`.
+    /// A codec writing the Confluent wire format: `00`, the 4-byte big-endian schema id, the
+    /// datum, with `post.avsc` registered under `id`. It reads Confluent records with that id only.
     pub fn with_confluent_schema_id(id: u32) -> Self {
         PostCodec {
             confluent_id: Some(id),
@@ -116,63 +228,101 @@ impl PostCodec {
 
     /// Encodes a post.
     pub fn encode(&self, post: &Post) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(64 + post.tweet.len() + post.username.len());
+        let mut buf = Vec::with_capacity(
+            32 + post.tweet.len()
+                + post.username.len()
+                + post
+                    .hashtags
+                    .as_ref()
+                    .map_or(0, |t| t.iter().map(|t| t.len() + 2).sum()),
+        );
         self.encode_into(post, &mut buf);
         buf
     }
 
-    /// Appends the encoding of a post to `buf`.
+    /// Appends the encoding of a post to `buf` (for reusing one buffer across records).
     pub fn encode_into(&self, post: &Post, buf: &mut Vec<u8>) {
         match self.confluent_id {
             Some(id) => {
-                buf.push(0);
+                buf.push(CONFLUENT_MAGIC);
                 buf.extend_from_slice(&id.to_be_bytes());
             }
-            None => buf.extend_from_slice(&POST_HEADER),
+            None => buf.extend_from_slice(POST_HEADER.as_slice()),
         }
+        // Writing to a Vec cannot fail, and the value is built to match post.avsc (the tests
+        // check it with validation on), so this never panics.
         WRITER
             .write_value(buf, to_value(post))
             .expect("a post always matches post.avsc");
     }
 
-    /// Decodes a post written by any codec of ours, or by the thesis's collector.
+    /// Decodes a post in either framing: single-object records written with `post.avsc` or with
+    /// the thesis's `Tweet` schema (read with ours, the optional fields `None`), and Confluent
+    /// records with this codec's schema id.
     pub fn decode(&self, bytes: &[u8]) -> Result<Post, DecodeError> {
-        let first = *bytes.first().ok_or(DecodeError::Empty)?;
-        let (reader, mut datum) = match first {
-            0xC3 => {
-                if bytes.len() < SINGLE_OBJECT_HEADER || bytes[1] != 0x01 {
-                    return Err(DecodeError::BadHeader(first));
-                }
-                let header = &bytes[..SINGLE_OBJECT_HEADER];
-                let reader: &GenericDatumReader<'static> = if header == POST_HEADER.as_slice() {
+        let (reader, datum): (&GenericDatumReader<'static>, &[u8]) = match bytes {
+            [] => return Err(DecodeError::Empty),
+            [0xC3, 0x01, ..] => {
+                let Some(header) = bytes.get(..SINGLE_OBJECT_HEADER) else {
+                    return Err(DecodeError::BadHeader(format!(
+                        "single-object header cut short ({} of {SINGLE_OBJECT_HEADER} bytes)",
+                        bytes.len()
+                    )));
+                };
+                let reader: &GenericDatumReader<'static> = if header == POST_HEADER.as_slice()
+                    || header == POST_HEADER_APACHE_AVRO.as_slice()
+                {
                     &POST_READER
                 } else if header == THESIS_HEADER.as_slice() {
                     &THESIS_READER
                 } else {
-                    let hex: String = header[2..].iter().map(|b| format!("{b:02x}")).collect();
-                    return Err(DecodeError::UnknownFingerprint(hex));
+                    let mut fingerprint = [0u8; 8];
+                    fingerprint.copy_from_slice(&header[2..]);
+                    return Err(DecodeError::UnknownFingerprint(u64::from_le_bytes(
+                        fingerprint,
+                    )));
                 };
                 (reader, &bytes[SINGLE_OBJECT_HEADER..])
             }
-            0x00 => {
-                if bytes.len() < CONFLUENT_HEADER {
-                    return Err(DecodeError::BadHeader(first));
-                }
-                let id = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
+            [CONFLUENT_MAGIC, ..] => {
+                let Some(&[_, a, b, c, d]) = bytes.get(..CONFLUENT_HEADER) else {
+                    return Err(DecodeError::BadHeader(format!(
+                        "Confluent header cut short ({} of {CONFLUENT_HEADER} bytes)",
+                        bytes.len()
+                    )));
+                };
+                let id = u32::from_be_bytes([a, b, c, d]);
                 if self.confluent_id != Some(id) {
                     return Err(DecodeError::UnknownSchemaId(id));
                 }
-                (&*POST_READER, &bytes[CONFLUENT_HEADER..])
+                (&POST_READER, &bytes[CONFLUENT_HEADER..])
             }
-            other => return Err(DecodeError::BadHeader(other)),
+            [first, ..] => {
+                let what = if bytes.starts_with(&SINGLE_OBJECT_MARKER[..1]) {
+                    "C3 not followed by 01".to_string()
+                } else {
+                    format!("first byte {first:#04x}")
+                };
+                return Err(DecodeError::BadHeader(format!(
+                    "{what}; expected C3 01 (Avro single-object) or 00 (Confluent)"
+                )));
+            }
         };
-        let value = reader
-            .read_value(&mut datum)
-            .map_err(|e| DecodeError::BadDatum(e.to_string()))?;
-        if !datum.is_empty() {
+        let mut input = EofGuard {
+            rest: datum,
+            hit_end: false,
+        };
+        let value = reader.read_value(&mut input);
+        if input.hit_end {
+            return Err(DecodeError::BadDatum(
+                "the datum is cut short (it ends inside a field)".into(),
+            ));
+        }
+        let value = value.map_err(|e| DecodeError::BadDatum(e.to_string()))?;
+        if !input.rest.is_empty() {
             return Err(DecodeError::BadDatum(format!(
                 "{} bytes after the end of the datum",
-                datum.len()
+                input.rest.len()
             )));
         }
         from_value(value)
@@ -186,6 +336,7 @@ fn opt_string(v: &Option<String>) -> Value {
     }
 }
 
+/// The post as an Avro record of `post.avsc`, field by field (unions as `["null", T]`).
 fn to_value(p: &Post) -> Value {
     let hashtags = match &p.hashtags {
         Some(tags) => Value::Union(
@@ -199,7 +350,7 @@ fn to_value(p: &Post) -> Value {
     Value::Record(vec![
         ("userid".into(), Value::Long(p.userid)),
         ("username".into(), Value::String(p.username.clone())),
-        ("timestamp".into(), Value::Long(p.timestamp)),
+        ("timestamp".into(), Value::TimestampMillis(p.timestamp)),
         ("tweetid".into(), Value::Long(p.tweetid)),
         ("tweet".into(), Value::String(p.tweet.clone())),
         ("source".into(), opt_string(&p.source)),
@@ -208,73 +359,88 @@ fn to_value(p: &Post) -> Value {
     ])
 }
 
-fn unwrap_union(v: Value) -> Value {
+fn long(field: &'static str, v: Value) -> Result<i64, DecodeError> {
     match v {
-        Value::Union(_, inner) => *inner,
-        other => other,
+        Value::Long(n) | Value::TimestampMillis(n) => Ok(n),
+        _ => Err(DecodeError::BadField(field)),
     }
 }
 
+fn string(field: &'static str, v: Value) -> Result<String, DecodeError> {
+    match v {
+        Value::String(s) => Ok(s),
+        _ => Err(DecodeError::BadField(field)),
+    }
+}
+
+/// The value of a `["null", T]` field: `None` for null.
+fn optional(field: &'static str, v: Value) -> Result<Option<Value>, DecodeError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Union(_, inner) => match *inner {
+            Value::Null => Ok(None),
+            inner => Ok(Some(inner)),
+        },
+        _ => Err(DecodeError::BadField(field)),
+    }
+}
+
+/// The post in a decoded record, reading the fields by name.
 fn from_value(v: Value) -> Result<Post, DecodeError> {
     let Value::Record(fields) = v else {
         return Err(DecodeError::BadField("(record)"));
     };
-    let mut post = Post {
-        userid: 0,
-        username: String::new(),
-        timestamp: 0,
-        tweetid: 0,
-        tweet: String::new(),
-        source: None,
-        lang: None,
-        hashtags: None,
-    };
-    let mut seen = 0u8;
+    let (mut userid, mut username, mut timestamp, mut tweetid, mut tweet) =
+        (None, None, None, None, None);
+    let (mut source, mut lang, mut hashtags) = (None, None, None);
     for (name, value) in fields {
-        let value = unwrap_union(value);
-        match (name.as_str(), value) {
-            ("userid", Value::Long(n)) => (post.userid, seen) = (n, seen | 1),
-            ("username", Value::String(s)) => (post.username, seen) = (s, seen | 2),
-            ("timestamp", Value::Long(n) | Value::TimestampMillis(n)) => {
-                (post.timestamp, seen) = (n, seen | 4)
+        match name.as_str() {
+            "userid" => userid = Some(long("userid", value)?),
+            "username" => username = Some(string("username", value)?),
+            "timestamp" => timestamp = Some(long("timestamp", value)?),
+            "tweetid" => tweetid = Some(long("tweetid", value)?),
+            "tweet" => tweet = Some(string("tweet", value)?),
+            "source" => {
+                source = optional("source", value)?
+                    .map(|v| string("source", v))
+                    .transpose()?
             }
-            ("tweetid", Value::Long(n)) => (post.tweetid, seen) = (n, seen | 8),
-            ("tweet", Value::String(s)) => (post.tweet, seen) = (s, seen | 16),
-            ("source", Value::String(s)) => post.source = Some(s),
-            ("lang", Value::String(s)) => post.lang = Some(s),
-            ("hashtags", Value::Array(items)) => {
-                let tags = items
-                    .into_iter()
-                    .map(|i| match i {
-                        Value::String(s) => Ok(s),
-                        _ => Err(DecodeError::BadField("hashtags")),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                post.hashtags = Some(tags);
+            "lang" => {
+                lang = optional("lang", value)?
+                    .map(|v| string("lang", v))
+                    .transpose()?
             }
-            ("source" | "lang" | "hashtags", Value::Null) => {}
-            ("userid", _) => return Err(DecodeError::BadField("userid")),
-            ("username", _) => return Err(DecodeError::BadField("username")),
-            ("timestamp", _) => return Err(DecodeError::BadField("timestamp")),
-            ("tweetid", _) => return Err(DecodeError::BadField("tweetid")),
-            ("tweet", _) => return Err(DecodeError::BadField("tweet")),
+            "hashtags" => {
+                hashtags = match optional("hashtags", value)? {
+                    None => None,
+                    Some(Value::Array(items)) => Some(
+                        items
+                            .into_iter()
+                            .map(|i| string("hashtags", i))
+                            .collect::<Result<Vec<_>, _>>()?,
+                    ),
+                    Some(_) => return Err(DecodeError::BadField("hashtags")),
+                }
+            }
             _ => {}
         }
     }
-    if seen != 31 {
-        let missing = ["userid", "username", "timestamp", "tweetid", "tweet"]
-            .into_iter()
-            .enumerate()
-            .find(|(i, _)| seen & (1 << i) == 0)
-            .map_or("userid", |(_, n)| n);
-        return Err(DecodeError::BadField(missing));
-    }
-    Ok(post)
+    Ok(Post {
+        userid: userid.ok_or(DecodeError::BadField("userid"))?,
+        username: username.ok_or(DecodeError::BadField("username"))?,
+        timestamp: timestamp.ok_or(DecodeError::BadField("timestamp"))?,
+        tweetid: tweetid.ok_or(DecodeError::BadField("tweetid"))?,
+        tweet: tweet.ok_or(DecodeError::BadField("tweet"))?,
+        source,
+        lang,
+        hashtags,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use apache_avro::headers::{HeaderBuilder, RabinFingerprintHeader};
     use proptest::prelude::*;
 
     fn sample() -> Post {
@@ -286,29 +452,150 @@ mod tests {
             tweet: "Hello #kpop 東京 🦀".into(),
             source: Some("x".into()),
             lang: Some("en".into()),
-            hashtags: Some(vec!["kpop".into()]),
+            hashtags: Some(vec!["kpop".into(), "Seoul".into()]),
         }
+    }
+
+    fn bare() -> Post {
+        Post {
+            userid: -1,
+            username: String::new(),
+            timestamp: i64::MIN,
+            tweetid: 0,
+            tweet: String::new(),
+            source: None,
+            lang: None,
+            hashtags: None,
+        }
+    }
+
+    fn reason(codec: &PostCodec, bytes: &[u8]) -> &'static str {
+        codec.decode(bytes).unwrap_err().reason_code()
     }
 
     #[test]
     fn single_object_round_trip_and_header() {
         let codec = PostCodec::new();
+        for post in [sample(), bare()] {
+            let bytes = codec.encode(&post);
+            assert_eq!(&bytes[..2], &[0xC3, 0x01]);
+            assert_eq!(codec.decode(&bytes).unwrap(), post);
+        }
         let bytes = codec.encode(&sample());
-        assert_eq!(&bytes[..2], &[0xC3, 0x01]);
-        assert_eq!(codec.decode(&bytes).unwrap(), sample());
+        assert_eq!(&bytes[2..10], &fingerprint(&POST_SCHEMA).to_le_bytes());
+    }
+
+    #[test]
+    fn fingerprints_follow_the_avro_spec() {
+        assert_eq!(crc64_avro(b""), 0xc15d_213a_a4d7_a795);
+        // The Avro test suite's fingerprint of `"null"` (share/test/data/schema-tests.txt).
+        assert_eq!(crc64_avro(b"\"null\"") as i64, 7_195_948_357_588_979_594);
+        // Where apache-avro's canonical form is right, the fingerprints agree.
+        for json in [r#""long""#, r#""string""#, THESIS_TWEET_SCHEMA_JSON] {
+            let schema = Schema::parse_str(json).unwrap();
+            assert_eq!(
+                fingerprint(&schema).to_le_bytes().as_slice(),
+                schema.fingerprint::<Rabin>().bytes.as_slice(),
+                "{json}"
+            );
+        }
+        assert_eq!(
+            THESIS_HEADER.as_slice(),
+            RabinFingerprintHeader::from_schema(&THESIS_SCHEMA)
+                .build_header()
+                .as_slice()
+        );
+        // A logical type on a primitive does not change the canonical form.
+        let ts = Schema::parse_str(r#"{"type":"long","logicalType":"timestamp-millis"}"#).unwrap();
+        assert_eq!(ts, Schema::TimestampMillis);
+        assert_eq!(fingerprint(&ts), crc64_avro(b"\"long\""));
+    }
+
+    #[test]
+    fn the_logical_type_does_not_change_the_fingerprint() {
+        // post.avsc as first written, with the thesis's field-level logicalType (which Avro
+        // ignores): records written with it must still resolve, and do, as the fingerprint is
+        // the same.
+        let old = POST_SCHEMA_JSON.replace(
+            r#""type": {"type": "long", "logicalType": "timestamp-millis"},"#,
+            r#""type": "long", "logicalType": "timestamp-millis","#,
+        );
+        assert_ne!(old, POST_SCHEMA_JSON);
+        let old = Schema::parse_str(&old).unwrap();
+        assert_eq!(fingerprint(&old), fingerprint(&POST_SCHEMA));
+        assert_eq!(
+            single_object_header(&POST_SCHEMA).as_slice(),
+            RabinFingerprintHeader::from_schema(&old)
+                .build_header()
+                .as_slice()
+        );
+        assert!(matches!(
+            &*POST_SCHEMA,
+            Schema::Record(r) if r.fields[2].schema == Schema::TimestampMillis
+        ));
+    }
+
+    #[test]
+    fn records_with_apache_avros_own_header_decode() {
+        let mut bytes = RabinFingerprintHeader::from_schema(&POST_SCHEMA).build_header();
+        assert_ne!(
+            bytes.as_slice(),
+            POST_HEADER.as_slice(),
+            "apache-avro 0.22's fingerprint"
+        );
+        bytes.extend_from_slice(&PostCodec::new().encode(&sample())[SINGLE_OBJECT_HEADER..]);
+        assert_eq!(PostCodec::new().decode(&bytes).unwrap(), sample());
+    }
+
+    #[test]
+    fn the_datum_is_valid_avro_for_post_avsc() {
+        // The writer skips validation for speed; a validating writer must produce the same bytes,
+        // and apache-avro's own reader must read them back.
+        let validating = GenericDatumWriter::builder(&POST_SCHEMA).build().unwrap();
+        for post in [sample(), bare()] {
+            let ours = PostCodec::new().encode(&post);
+            let theirs = validating.write_value_to_vec(to_value(&post)).unwrap();
+            assert_eq!(&ours[SINGLE_OBJECT_HEADER..], theirs.as_slice());
+            let value = GenericDatumReader::builder(&POST_SCHEMA)
+                .build()
+                .unwrap()
+                .read_value(&mut &theirs[..])
+                .unwrap();
+            assert_eq!(from_value(value).unwrap(), post);
+        }
+    }
+
+    #[test]
+    fn encode_into_appends() {
+        let codec = PostCodec::new();
+        let mut buf = b"prefix".to_vec();
+        codec.encode_into(&sample(), &mut buf);
+        assert_eq!(&buf[..6], b"prefix");
+        assert_eq!(&buf[6..], codec.encode(&sample()).as_slice());
+        assert_eq!(
+            PostCodec::default().encode(&sample()),
+            codec.encode(&sample())
+        );
     }
 
     #[test]
     fn confluent_round_trip_and_unknown_ids() {
-        let codec = PostCodec::with_confluent_schema_id(42);
+        let codec = PostCodec::with_confluent_schema_id(0x0102_0304);
         let bytes = codec.encode(&sample());
-        assert_eq!(&bytes[..5], &[0, 0, 0, 0, 42]);
+        assert_eq!(&bytes[..5], &[0, 1, 2, 3, 4]);
         assert_eq!(codec.decode(&bytes).unwrap(), sample());
-        let err = PostCodec::with_confluent_schema_id(7)
+        assert_eq!(
+            &bytes[5..],
+            &PostCodec::new().encode(&sample())[SINGLE_OBJECT_HEADER..],
+            "the same datum"
+        );
+        let other = PostCodec::with_confluent_schema_id(7)
             .decode(&bytes)
             .unwrap_err();
-        assert_eq!(err.reason_code(), "unknown_schema_id");
-        // A Confluent-configured codec still reads single-object records.
+        assert_eq!(other.reason_code(), "unknown_schema_id");
+        assert!(other.to_string().contains("16909060"), "{other}");
+        assert_eq!(reason(&PostCodec::new(), &bytes), "unknown_schema_id");
+        // A Confluent codec still reads single-object records.
         assert_eq!(
             codec.decode(&PostCodec::new().encode(&sample())).unwrap(),
             sample()
@@ -316,33 +603,144 @@ mod tests {
     }
 
     #[test]
-    fn bad_input_is_classified() {
-        let codec = PostCodec::new();
-        assert_eq!(codec.decode(&[]).unwrap_err().reason_code(), "empty");
+    fn thesis_records_decode_with_the_optional_fields_empty() {
+        let writer = GenericDatumWriter::builder(&THESIS_SCHEMA).build().unwrap();
+        let mut bytes = single_object_header(&THESIS_SCHEMA).to_vec();
+        assert_ne!(
+            bytes,
+            POST_HEADER.to_vec(),
+            "the two schemas have different fingerprints"
+        );
+        let record = Value::Record(vec![
+            ("userid".into(), Value::Long(1)),
+            ("username".into(), Value::String("u".into())),
+            ("timestamp".into(), Value::Long(2)),
+            ("tweetid".into(), Value::Long(3)),
+            ("tweet".into(), Value::String("#Lambda".into())),
+        ]);
+        writer.write_value(&mut bytes, record).unwrap();
+        let post = PostCodec::with_confluent_schema_id(5)
+            .decode(&bytes)
+            .unwrap();
         assert_eq!(
-            codec.decode(b"{\"json\":1}").unwrap_err().reason_code(),
+            post,
+            Post {
+                userid: 1,
+                username: "u".into(),
+                timestamp: 2,
+                tweetid: 3,
+                tweet: "#Lambda".into(),
+                ..bare()
+            }
+        );
+    }
+
+    #[test]
+    fn bad_headers_are_classified() {
+        let codec = PostCodec::with_confluent_schema_id(9);
+        assert_eq!(reason(&codec, &[]), "empty");
+        assert_eq!(reason(&codec, b"{\"json\":1}"), "bad_header");
+        assert_eq!(reason(&codec, &[0xC3]), "bad_header");
+        assert_eq!(
+            reason(&codec, &[0xC3, 0x02, 0, 0, 0, 0, 0, 0, 0, 0]),
             "bad_header"
         );
-        let mut other = vec![0xC3, 0x01];
-        other.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
-        assert_eq!(
-            codec.decode(&other).unwrap_err().reason_code(),
-            "unknown_fingerprint"
-        );
-        let good = codec.encode(&sample());
-        assert_eq!(
-            codec
-                .decode(&good[..good.len() - 3])
-                .unwrap_err()
-                .reason_code(),
-            "bad_datum"
-        );
-        let mut trailing = good.clone();
-        trailing.push(0);
-        assert_eq!(
-            codec.decode(&trailing).unwrap_err().reason_code(),
-            "bad_datum"
-        );
+        assert_eq!(reason(&codec, &[0xC3, 0x01, 1, 2, 3]), "bad_header");
+        assert_eq!(reason(&codec, &[0x00, 0, 0]), "bad_header");
+        let err = codec.decode(&[0x7B, 1]).unwrap_err();
+        assert!(err.to_string().contains("0x7b"), "{err}");
+        let err = codec.decode(&[0xC3, 0x01, 1, 2]).unwrap_err();
+        assert!(err.to_string().contains("cut short"), "{err}");
+    }
+
+    #[test]
+    fn unknown_fingerprints_show_in_hex() {
+        let mut bytes = vec![0xC3, 0x01, 0xEF, 0xCD, 0xAB, 0x89, 0x67, 0x45, 0x23, 0x01];
+        bytes.extend_from_slice(&PostCodec::new().encode(&sample())[SINGLE_OBJECT_HEADER..]);
+        let err = PostCodec::new().decode(&bytes).unwrap_err();
+        assert_eq!(err.reason_code(), "unknown_fingerprint");
+        assert!(matches!(
+            err,
+            DecodeError::UnknownFingerprint(0x0123_4567_89AB_CDEF)
+        ));
+        assert!(err.to_string().contains("0x0123456789abcdef"), "{err}");
+    }
+
+    #[test]
+    fn truncated_and_padded_datums_are_bad_datums() {
+        for codec in [PostCodec::new(), PostCodec::with_confluent_schema_id(1)] {
+            let header = if codec.confluent_id.is_some() {
+                CONFLUENT_HEADER
+            } else {
+                SINGLE_OBJECT_HEADER
+            };
+            let good = codec.encode(&sample());
+            for len in header..good.len() {
+                assert_eq!(reason(&codec, &good[..len]), "bad_datum", "cut at {len}");
+            }
+            let mut padded = good.clone();
+            padded.push(0);
+            let err = codec.decode(&padded).unwrap_err();
+            assert_eq!(err.reason_code(), "bad_datum");
+            assert!(err.to_string().contains("1 bytes after"), "{err}");
+        }
+    }
+
+    #[test]
+    fn corrupt_datums_are_bad_datums() {
+        let codec = PostCodec::new();
+        let mut bytes = POST_HEADER.to_vec();
+        // userid, then a username of length 2 that is not UTF-8.
+        bytes.extend_from_slice(&[0x02, 0x04, 0xFF, 0xFE]);
+        assert_eq!(reason(&codec, &bytes), "bad_datum");
+        let mut bytes = POST_HEADER.to_vec();
+        // A string length of -1.
+        bytes.extend_from_slice(&[0x02, 0x01]);
+        assert_eq!(reason(&codec, &bytes), "bad_datum");
+        let mut bytes = codec.encode(&bare());
+        // The `source` union index, 0, becomes 3: no such branch.
+        let at = bytes.len() - 3;
+        assert_eq!(bytes[at], 0);
+        bytes[at] = 6;
+        assert_eq!(reason(&codec, &bytes), "bad_datum");
+    }
+
+    #[test]
+    fn records_that_are_not_posts_are_bad_fields() {
+        let mut fields = match to_value(&sample()) {
+            Value::Record(fields) => fields,
+            _ => unreachable!(),
+        };
+        let err = from_value(Value::Record(fields[1..].to_vec())).unwrap_err();
+        assert_eq!(err.reason_code(), "bad_field");
+        assert!(err.to_string().contains("`userid`"), "{err}");
+        fields[4].1 = Value::Long(1);
+        let err = from_value(Value::Record(fields)).unwrap_err();
+        assert!(matches!(err, DecodeError::BadField("tweet")));
+        assert!(matches!(
+            from_value(Value::Long(1)).unwrap_err(),
+            DecodeError::BadField(_)
+        ));
+    }
+
+    #[test]
+    fn messages_are_one_line_and_codes_snake_case() {
+        let errors = [
+            DecodeError::Empty,
+            DecodeError::BadHeader("first byte 0x7b".into()),
+            DecodeError::UnknownFingerprint(1),
+            DecodeError::UnknownSchemaId(2),
+            DecodeError::BadDatum("x".into()),
+            DecodeError::BadField("tweet"),
+        ];
+        for e in errors {
+            assert!(!e.to_string().contains('\n'));
+            let code = e.reason_code();
+            assert!(
+                code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{code}"
+            );
+        }
     }
 
     fn post_strategy() -> impl Strategy<Value = Post> {
@@ -351,9 +749,9 @@ mod tests {
             "\\PC{0,20}",
             any::<i64>(),
             any::<i64>(),
-            "\\PC{0,80}",
+            prop_oneof!["\\PC{0,80}", any::<String>()],
             prop::option::of("[a-z]{0,8}"),
-            prop::option::of("[a-z-]{0,5}"),
+            prop::option::of("[a-zA-Z-]{0,8}"),
             prop::option::of(prop::collection::vec("\\PC{0,10}", 0..4)),
         )
             .prop_map(
@@ -372,16 +770,26 @@ mod tests {
 
     proptest! {
         #[test]
-        fn every_post_round_trips(post in post_strategy(), confluent in any::<bool>()) {
-            let codec = if confluent { PostCodec::with_confluent_schema_id(9) } else { PostCodec::new() };
+        fn every_post_round_trips(post in post_strategy(), id in prop::option::of(any::<u32>())) {
+            let codec = id.map_or_else(PostCodec::new, PostCodec::with_confluent_schema_id);
             prop_assert_eq!(codec.decode(&codec.encode(&post)).unwrap(), post);
         }
 
         #[test]
-        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64), header in 0usize..3) {
+        fn every_strict_prefix_fails(post in post_strategy(), cut in any::<prop::sample::Index>()) {
+            let codec = PostCodec::new();
+            let bytes = codec.encode(&post);
+            let len = cut.index(bytes.len());
+            let err = codec.decode(&bytes[..len]).unwrap_err();
+            prop_assert_eq!(err.reason_code(), if len < SINGLE_OBJECT_HEADER { if len == 0 { "empty" } else { "bad_header" } } else { "bad_datum" });
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..96), header in 0usize..4) {
             let mut input = match header {
-                0 => POST_HEADER.clone(),
-                1 => vec![0, 0, 0, 0, 9],
+                0 => POST_HEADER.to_vec(),
+                1 => THESIS_HEADER.to_vec(),
+                2 => vec![0, 0, 0, 0, 9],
                 _ => Vec::new(),
             };
             input.extend(bytes);
