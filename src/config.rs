@@ -33,6 +33,9 @@ pub struct Config {
     pub serving: ServingConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Kafka client settings, for a `kafka://` event log.
+    #[cfg(feature = "kafka")]
+    pub kafka: kafka::KafkaOptions,
 }
 
 impl Default for Config {
@@ -46,6 +49,8 @@ impl Default for Config {
             recompute: RecomputeConfig::default(),
             serving: ServingConfig::default(),
             log: LogConfig::default(),
+            #[cfg(feature = "kafka")]
+            kafka: kafka::KafkaOptions::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! wires the components (each a library with a `run(…, shutdown)` entry point); all logic lives
 //! in the crates.
 
+mod backends;
 mod config;
 
 use anyhow::{Context, Result};
@@ -136,7 +137,7 @@ async fn main() -> Result<()> {
         print!("{}", cfg.to_toml()?);
         return Ok(());
     }
-    let backends = Backends::open(&cfg.backends, &cfg.data_dir).context("opening the backends")?;
+    let backends = backends::open(&cfg).await?;
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
     match cli.command {

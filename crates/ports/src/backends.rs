@@ -13,11 +13,11 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct BackendUrls {
-    /// The event log: `embedded` or `kafka://host:9092` (a later release).
+    /// The event log: `embedded` or `kafka://host:9092[,host:9092]`.
     pub event_log: String,
-    /// The view store: `embedded` or `cassandra://host:9042/keyspace` (a later release).
+    /// The view store: `embedded` or `cassandra://host:9042[,host:9042]/keyspace`.
     pub views: String,
-    /// The coordinator: `embedded` or `zk://host:2181/lambda-trends` (a later release).
+    /// The coordinator: `embedded` or `zk://host:2181[,host:2181]/chroot`.
     pub coordinator: String,
     /// The master dataset: `embedded` (`<data-dir>/master`) or `file:///abs/path`.
     pub master: String,
@@ -65,13 +65,31 @@ impl std::fmt::Debug for Backends {
 
 fn unsupported(what: &str, url: &str) -> PortError {
     PortError::Invalid(format!(
-        "{what} backend `{url}` is not supported by this build: use `embedded` (Kafka, Cassandra and ZooKeeper adapters are separate crates enabled by cargo features)"
+        "{what} backend `{url}` is not supported by this build: use `embedded`, or a `kafka://`, `cassandra://` or `zk://` URL with the matching cargo feature of `lambda-trends` (all on by default)"
     ))
 }
 
+/// Real adapters, already connected by the binary for the URLs that name them (the adapters live
+/// in their own crates, above this one). A port left `None` must be `embedded` in the URLs.
+#[derive(Default)]
+pub struct Adapters {
+    /// The event log for a `kafka://` URL.
+    pub log: Option<Arc<dyn EventLog>>,
+    /// The view store for a `cassandra://` URL.
+    pub views: Option<Arc<dyn ViewStore>>,
+    /// The coordinator for a `zk://` URL.
+    pub coordinator: Option<Arc<dyn Coordinator>>,
+}
+
 impl Backends {
-    /// Opens every backend named in `urls`, with embedded ones under `data_dir`.
+    /// Opens every backend named in `urls` as embedded ones under `data_dir` (the master
+    /// dataset may also be a `file://` URL).
     pub fn open(urls: &BackendUrls, data_dir: &Path) -> Result<Backends> {
+        Self::open_with(urls, data_dir, Adapters::default())
+    }
+
+    /// Like [`Backends::open`], with `adapters` for the ports whose URLs are not `embedded`.
+    pub fn open_with(urls: &BackendUrls, data_dir: &Path, adapters: Adapters) -> Result<Backends> {
         let mut embedded: Option<Arc<EmbeddedStore>> = None;
         let mut embedded_store = || -> Result<Arc<EmbeddedStore>> {
             if let Some(e) = &embedded {
@@ -81,17 +99,20 @@ impl Backends {
             embedded = Some(e.clone());
             Ok(e)
         };
-        let log: Arc<dyn EventLog> = match urls.event_log.as_str() {
-            "embedded" => Arc::new(embedded_store()?),
-            other => return Err(unsupported("event log", other)),
+        let log: Arc<dyn EventLog> = match (adapters.log, urls.event_log.as_str()) {
+            (Some(log), _) => log,
+            (None, "embedded") => Arc::new(embedded_store()?),
+            (None, other) => return Err(unsupported("event log", other)),
         };
-        let views: Arc<dyn ViewStore> = match urls.views.as_str() {
-            "embedded" => Arc::new(embedded_store()?),
-            other => return Err(unsupported("view store", other)),
+        let views: Arc<dyn ViewStore> = match (adapters.views, urls.views.as_str()) {
+            (Some(views), _) => views,
+            (None, "embedded") => Arc::new(embedded_store()?),
+            (None, other) => return Err(unsupported("view store", other)),
         };
-        let coordinator: Arc<dyn Coordinator> = match urls.coordinator.as_str() {
-            "embedded" => Arc::new(embedded_store()?),
-            other => return Err(unsupported("coordinator", other)),
+        let coordinator: Arc<dyn Coordinator> = match (adapters.coordinator, urls.coordinator.as_str()) {
+            (Some(c), _) => c,
+            (None, "embedded") => Arc::new(embedded_store()?),
+            (None, other) => return Err(unsupported("coordinator", other)),
         };
         let master: Arc<dyn MasterDataset> = match urls.master.as_str() {
             "embedded" => Arc::new(ObjectStoreMasterDataset::local(&data_dir.join("master"))?),

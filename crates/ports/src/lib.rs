@@ -28,7 +28,7 @@ pub mod retry;
 pub mod tables;
 pub mod view_store;
 
-pub use backends::{BackendUrls, Backends};
+pub use backends::{Adapters, BackendUrls, Backends};
 pub use coordinator::{Coordinator, Versioned};
 pub use embedded::EmbeddedStore;
 pub use error::{PortError, Result};

@@ -1,0 +1,23 @@
+//! Opening the backends named in the configuration: the one place where a URL scheme picks an
+//! adapter (a small closed set, matched once at start-up).
+
+use crate::config::Config;
+use anyhow::{Context, Result};
+use ports::{Adapters, Backends};
+
+/// Connects the real adapters the URLs name and opens the embedded ones for the rest.
+pub async fn open(cfg: &Config) -> Result<Backends> {
+    let urls = &cfg.backends;
+    #[allow(unused_mut)]
+    let mut adapters = Adapters::default();
+    if urls.event_log.starts_with("kafka://") {
+        #[cfg(feature = "kafka")]
+        {
+            let log = kafka::KafkaEventLog::connect(&urls.event_log, cfg.kafka.clone())
+                .await
+                .with_context(|| format!("connecting to the event log {}", urls.event_log))?;
+            adapters.log = Some(log);
+        }
+    }
+    Backends::open_with(urls, &cfg.data_dir, adapters).context("opening the backends")
+}
