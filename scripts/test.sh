@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Every test: formatting, lints, unit/property/conformance/end-to-end tests, and the browser test
-# of the dashboard against a real `lambda-trends up`. Installs what it needs (npm packages,
-# Debian's chromium). Used by .ci/run.
+# Every test: formatting, lints, unit/property/conformance/end-to-end tests (the conformance and
+# integration tests against real ZooKeeper, Kafka and Cassandra, which scripts/it/up.sh installs
+# from Maven Central and starts), and the browser test of the dashboard against a real
+# `lambda-trends up`. Installs what it needs (npm packages, Debian's chromium, server jars).
+# Used by .ci/run.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$LT_ROOT"
@@ -14,6 +16,12 @@ scripts/build-dashboard.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+
+step "Starting real ZooKeeper, Kafka and Cassandra (scripts/it/up.sh)"
+scripts/it/up.sh
+trap 'scripts/it/down.sh || true' EXIT
+# LT_IT_ZK, LT_IT_KAFKA, LT_IT_CASSANDRA for the integration tests (with CI set, a missing one fails).
+source .dev/it/env.sh
 
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
