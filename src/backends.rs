@@ -19,5 +19,15 @@ pub async fn open(cfg: &Config) -> Result<Backends> {
             adapters.log = Some(log);
         }
     }
+    if urls.views.starts_with("cassandra://") || urls.views.starts_with("scylla://") {
+        #[cfg(feature = "cassandra")]
+        {
+            let views =
+                cassandra::CassandraViewStore::connect_with(&urls.views, cfg.cassandra.clone())
+                    .await
+                    .with_context(|| format!("connecting to the view store {}", urls.views))?;
+            adapters.views = Some(views);
+        }
+    }
     Backends::open_with(urls, &cfg.data_dir, adapters).context("opening the backends")
 }

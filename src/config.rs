@@ -36,6 +36,9 @@ pub struct Config {
     /// Kafka client settings, for a `kafka://` event log.
     #[cfg(feature = "kafka")]
     pub kafka: kafka::KafkaOptions,
+    /// Cassandra/Scylla client settings, for a `cassandra://` view store.
+    #[cfg(feature = "cassandra")]
+    pub cassandra: cassandra::CassandraOptions,
 }
 
 impl Default for Config {
@@ -51,6 +54,8 @@ impl Default for Config {
             log: LogConfig::default(),
             #[cfg(feature = "kafka")]
             kafka: kafka::KafkaOptions::default(),
+            #[cfg(feature = "cassandra")]
+            cassandra: cassandra::CassandraOptions::default(),
         }
     }
 }

@@ -109,11 +109,12 @@ impl Backends {
             (None, "embedded") => Arc::new(embedded_store()?),
             (None, other) => return Err(unsupported("view store", other)),
         };
-        let coordinator: Arc<dyn Coordinator> = match (adapters.coordinator, urls.coordinator.as_str()) {
-            (Some(c), _) => c,
-            (None, "embedded") => Arc::new(embedded_store()?),
-            (None, other) => return Err(unsupported("coordinator", other)),
-        };
+        let coordinator: Arc<dyn Coordinator> =
+            match (adapters.coordinator, urls.coordinator.as_str()) {
+                (Some(c), _) => c,
+                (None, "embedded") => Arc::new(embedded_store()?),
+                (None, other) => return Err(unsupported("coordinator", other)),
+            };
         let master: Arc<dyn MasterDataset> = match urls.master.as_str() {
             "embedded" => Arc::new(ObjectStoreMasterDataset::local(&data_dir.join("master"))?),
             other => {
