@@ -29,5 +29,14 @@ pub async fn open(cfg: &Config) -> Result<Backends> {
             adapters.views = Some(views);
         }
     }
+    if urls.coordinator.starts_with("zk://") {
+        #[cfg(feature = "zookeeper")]
+        {
+            let coordinator = zk::ZkCoordinator::connect(&urls.coordinator)
+                .await
+                .with_context(|| format!("connecting to the coordinator {}", urls.coordinator))?;
+            adapters.coordinator = Some(coordinator);
+        }
+    }
     Backends::open_with(urls, &cfg.data_dir, adapters).context("opening the backends")
 }
