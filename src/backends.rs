@@ -10,14 +10,26 @@ pub async fn open(cfg: &Config) -> Result<Backends> {
     let urls = &cfg.backends;
     #[allow(unused_mut)]
     let mut adapters = Adapters::default();
-    if urls.event_log.starts_with("kafka://") {
+    if let Some(rest) = urls.event_log.strip_prefix("kafka://") {
         #[cfg(feature = "kafka")]
         {
-            let log = kafka::KafkaEventLog::connect(&urls.event_log, cfg.kafka.clone())
-                .await
-                .with_context(|| format!("connecting to the event log {}", urls.event_log))?;
-            adapters.log = Some(log);
+            // `kafka://brokers/namespace`: topics and groups are prefixed with `namespace.`.
+            let (brokers, namespace) = match rest.split_once('/') {
+                Some((b, ns)) if !ns.is_empty() => (b, Some(ns)),
+                Some((b, _)) => (b, None),
+                None => (rest, None),
+            };
+            let log =
+                kafka::KafkaEventLog::connect(&format!("kafka://{brokers}"), cfg.kafka.clone())
+                    .await
+                    .with_context(|| format!("connecting to the event log {}", urls.event_log))?;
+            adapters.log = Some(match namespace {
+                Some(ns) => std::sync::Arc::new(ports::NamespacedLog::new(log, ns)?),
+                None => log,
+            });
         }
+        #[cfg(not(feature = "kafka"))]
+        let _ = rest;
     }
     if urls.views.starts_with("cassandra://") || urls.views.starts_with("scylla://") {
         #[cfg(feature = "cassandra")]

@@ -97,6 +97,9 @@ impl MasterIngest {
     pub async fn poll_once(&mut self, timeout: Duration) -> Result<usize, BatchError> {
         match self.consumer.poll(10_000, timeout).await? {
             ConsumerEvent::Assigned(partitions) => {
+                // Another member may have ingested these partitions until now: resume where
+                // the newest manifest says.
+                self.manifest = self.backends.master.manifest().await?;
                 for p in partitions {
                     let from = self.manifest.offsets.get(&p).copied().unwrap_or(0);
                     self.consumer.seek(p, from).await?;
@@ -187,15 +190,24 @@ impl MasterIngest {
             });
         }
         let rows: u64 = files.iter().map(|f| f.file.rows).sum();
-        let (master, base, offsets) = (
-            self.backends.master.clone(),
-            self.manifest.clone(),
-            self.positions.clone(),
-        );
-        self.manifest = retry_until_shutdown("master append", &self.shutdown, || {
-            master.append(&base, files.clone(), offsets.clone())
-        })
-        .await?;
+        let (master, offsets) = (self.backends.master.clone(), self.positions.clone());
+        let mut base = self.manifest.clone();
+        self.manifest = loop {
+            let attempt = retry_until_shutdown("master append", &self.shutdown, || {
+                master.append(&base, files.clone(), offsets.clone())
+            })
+            .await;
+            match attempt {
+                Ok(m) => break m,
+                // Another member of the ingest group published first (its own partitions):
+                // publish ours on top of its manifest.
+                Err(PortError::Conflict(_)) => {
+                    metrics::counter!("lambda_ingest_manifest_conflicts_total").increment(1);
+                    base = master.manifest().await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         if let Err(error) = self.consumer.commit(&self.positions).await {
             tracing::warn!(%error, "Could not commit ingest offsets (the manifest has them; resuming is unaffected).");
         }
@@ -242,11 +254,6 @@ pub async fn run(
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "Ingest step failed; retrying.");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(10));
-            }
-            Err(BatchError::Backend(PortError::Conflict(msg))) => {
-                return Err(BatchError::Backend(PortError::Conflict(format!(
-                    "{msg}: is another ingest running against the same master dataset?"
-                ))));
             }
             Err(e) => return Err(e),
         }

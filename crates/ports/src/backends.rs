@@ -13,7 +13,8 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct BackendUrls {
-    /// The event log: `embedded` or `kafka://host:9092[,host:9092]`.
+    /// The event log: `embedded` or `kafka://host:9092[,host:9092][/namespace]` (a namespace
+    /// prefixes every topic and consumer group with `namespace.`).
     pub event_log: String,
     /// The view store: `embedded` or `cassandra://host:9042[,host:9042]/keyspace`.
     pub views: String,

@@ -109,3 +109,68 @@ pub fn partition_for_key(key: &[u8], partitions: u32) -> u32 {
     }
     h % partitions.max(1)
 }
+
+/// An [`EventLog`] whose topics and consumer groups all carry a prefix (`<namespace>.posts`,
+/// `<namespace>.speed`), so several deployments or test runs can share one Kafka cluster.
+pub struct NamespacedLog {
+    inner: std::sync::Arc<dyn EventLog>,
+    prefix: String,
+}
+
+impl NamespacedLog {
+    /// Wraps `inner`, prefixing every topic and group with `namespace` and a dot.
+    pub fn new(inner: std::sync::Arc<dyn EventLog>, namespace: &str) -> crate::Result<Self> {
+        let valid = !namespace.is_empty()
+            && namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !valid {
+            return Err(crate::PortError::Invalid(format!(
+                "event log namespace `{namespace}`: use letters, digits, `-`, `_` and `.`"
+            )));
+        }
+        Ok(NamespacedLog {
+            inner,
+            prefix: format!("{namespace}."),
+        })
+    }
+
+    fn name(&self, s: &str) -> String {
+        format!("{}{s}", self.prefix)
+    }
+}
+
+#[async_trait]
+impl EventLog for NamespacedLog {
+    async fn ensure_topic(&self, topic: &str) -> Result<u32> {
+        self.inner.ensure_topic(&self.name(topic)).await
+    }
+
+    async fn append(&self, topic: &str, records: Vec<NewRecord>) -> Result<Vec<Position>> {
+        self.inner.append(&self.name(topic), records).await
+    }
+
+    async fn end_offsets(&self, topic: &str) -> Result<BTreeMap<u32, u64>> {
+        self.inner.end_offsets(&self.name(topic)).await
+    }
+
+    async fn committed_offsets(&self, topic: &str, group: &str) -> Result<BTreeMap<u32, u64>> {
+        self.inner
+            .committed_offsets(&self.name(topic), &self.name(group))
+            .await
+    }
+
+    async fn consumer(&self, topic: &str, group: &str) -> Result<Box<dyn LogConsumer>> {
+        self.inner
+            .consumer(&self.name(topic), &self.name(group))
+            .await
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} (namespace {})",
+            self.inner.describe(),
+            self.prefix.trim_end_matches('.')
+        )
+    }
+}

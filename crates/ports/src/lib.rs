@@ -32,7 +32,9 @@ pub use backends::{Adapters, BackendUrls, Backends};
 pub use coordinator::{Coordinator, Versioned};
 pub use embedded::EmbeddedStore;
 pub use error::{PortError, Result};
-pub use event_log::{ConsumerEvent, EventLog, LogConsumer, LogRecord, NewRecord, Position};
+pub use event_log::{
+    ConsumerEvent, EventLog, LogConsumer, LogRecord, NamespacedLog, NewRecord, Position,
+};
 pub use master::{Manifest, MasterDataset, MasterFile, NewMasterFile, ObjectStoreMasterDataset};
 pub use protocol::{ActivePair, Epoch, LambdaSwitch, SpeedPhase, SpeedState};
 pub use tables::{BatchTable, SpeedTable, ViewTable};

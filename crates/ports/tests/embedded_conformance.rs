@@ -85,3 +85,35 @@ async fn a_group_has_one_member_on_the_embedded_log() {
         "the group is free again once the member is gone"
     );
 }
+
+#[tokio::test]
+async fn a_namespaced_log_conforms_and_keeps_to_its_namespace() {
+    use ports::{EventLog, NamespacedLog};
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn EventLog> = Arc::new(EmbeddedStore::open(dir.path(), 3).unwrap());
+    conformance::event_log(
+        Arc::new(NamespacedLog::new(store.clone(), "run-1").unwrap()),
+        "posts",
+    )
+    .await;
+    assert_eq!(
+        store
+            .end_offsets("run-1.posts")
+            .await
+            .unwrap()
+            .values()
+            .sum::<u64>(),
+        40
+    );
+    assert_eq!(
+        store
+            .end_offsets("posts")
+            .await
+            .unwrap()
+            .values()
+            .sum::<u64>(),
+        0,
+        "nothing outside the namespace"
+    );
+    assert!(NamespacedLog::new(store, "bad/name").is_err());
+}
