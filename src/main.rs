@@ -145,9 +145,14 @@ async fn main() -> Result<()> {
         Command::Collect { .. } => {
             let metrics = install_metrics();
             drop(metrics);
-            let stats =
-                collector::publisher::run(backends.log.clone(), cfg.collector, shutdown, None)
-                    .await?;
+            let stats = collector::publisher::run(
+                backends.log.clone(),
+                backends.codec.clone(),
+                cfg.collector,
+                shutdown,
+                None,
+            )
+            .await?;
             eprintln!(
                 "collected {} posts ({} rejected)",
                 stats.posts, stats.rejected
@@ -237,15 +242,16 @@ async fn up(backends: Backends, cfg: Config, shutdown: CancellationToken) -> Res
     let metrics = install_metrics();
     let mut tasks: JoinSet<(&'static str, Result<()>)> = JoinSet::new();
     {
-        let (log, c, s) = (
+        let (log, codec, c, s) = (
             backends.log.clone(),
+            backends.codec.clone(),
             cfg.collector.clone(),
             shutdown.clone(),
         );
         tasks.spawn(async move {
             (
                 "collector",
-                collector::publisher::run(log, c, s, None)
+                collector::publisher::run(log, codec, c, s, None)
                     .await
                     .map(|_| ())
                     .map_err(Into::into),

@@ -46,8 +46,23 @@ async fn wait_until_caught_up(backends: &Backends) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn served_counts_equal_ground_truth_across_two_recomputes() {
+    pipeline_serves_ground_truth(BackendUrls::default()).await;
+}
+
+/// The same with posts in the Confluent wire format (a schema-registry id configured).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_framed_posts_are_counted_the_same() {
+    pipeline_serves_ground_truth(BackendUrls {
+        confluent_schema_id: Some(42),
+        ..BackendUrls::default()
+    })
+    .await;
+}
+
+async fn pipeline_serves_ground_truth(urls: BackendUrls) {
     let dir = tempfile::tempdir().unwrap();
-    let backends = Backends::open(&BackendUrls::default(), dir.path()).unwrap();
+    let backends = Backends::open(&urls, dir.path()).unwrap();
+
     let shutdown = CancellationToken::new();
     let truth = Arc::new(Mutex::new(GroundTruth::default()));
 
@@ -90,6 +105,7 @@ async fn served_counts_equal_ground_truth_across_two_recomputes() {
     };
     let collect = tokio::spawn(collector::publisher::run(
         backends.log.clone(),
+        backends.codec.clone(),
         collector_cfg,
         shutdown.clone(),
         Some(truth.clone()),
@@ -197,6 +213,29 @@ async fn served_counts_equal_ground_truth_across_two_recomputes() {
         hs.starts_with('0') && hs.contains("\"sid\""),
         "handshake: {hs}"
     );
+
+    // The log holds the framing that was configured.
+    let mut reader = backends
+        .log
+        .consumer(POSTS_TOPIC, "framing-check")
+        .await
+        .unwrap();
+    let first = loop {
+        if let ports::ConsumerEvent::Records(rs) =
+            reader.poll(1, Duration::from_secs(1)).await.unwrap()
+            && let Some(r) = rs.into_iter().next()
+        {
+            break r.value;
+        }
+    };
+    match urls.confluent_schema_id {
+        Some(id) => assert_eq!(
+            &first[..5],
+            &[&[0u8][..], &id.to_be_bytes()[..]].concat()[..],
+            "Confluent framing"
+        ),
+        None => assert_eq!(&first[..2], &[0xC3, 0x01], "single-object encoding"),
+    }
 
     shutdown.cancel();
     speed.await.unwrap().unwrap();

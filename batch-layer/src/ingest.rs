@@ -77,7 +77,7 @@ impl MasterIngest {
         Ok(MasterIngest {
             backends: backends.clone(),
             consumer,
-            codec: PostCodec::new(),
+            codec: backends.codec.clone(),
             cfg,
             shutdown,
             manifest,

@@ -144,6 +144,7 @@ impl Publisher {
 /// `truth` (if given) receives every acknowledged post.
 pub async fn run(
     log: Arc<dyn EventLog>,
+    codec: PostCodec,
     cfg: CollectorConfig,
     shutdown: CancellationToken,
     truth: Option<Arc<Mutex<GroundTruth>>>,
@@ -152,7 +153,7 @@ pub async fn run(
     log.ensure_topic(POSTS_DLQ_TOPIC).await?;
     let mut publisher = Publisher {
         log,
-        codec: PostCodec::new(),
+        codec,
         shutdown: shutdown.clone(),
         stats: CollectorStats::default(),
     };

@@ -93,7 +93,7 @@ impl SpeedWorker {
             backends: backends.clone(),
             consumer,
             switch,
-            codec: PostCodec::new(),
+            codec: backends.codec.clone(),
             cfg,
             shutdown,
             state,

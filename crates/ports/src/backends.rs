@@ -4,6 +4,7 @@ use crate::{
     Coordinator, EmbeddedStore, EventLog, MasterDataset, ObjectStoreMasterDataset, PortError,
     Result, ViewStore,
 };
+use model::avro::PostCodec;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,6 +25,10 @@ pub struct BackendUrls {
     pub master: String,
     /// Partitions of topics the embedded log creates.
     pub partitions: u32,
+    /// Write posts in the Confluent wire format under this schema-registry id (the id of
+    /// `schemas/avro/post.avsc` in your registry) instead of Avro single-object encoding.
+    /// Readers accept both either way.
+    pub confluent_schema_id: Option<u32>,
 }
 
 impl Default for BackendUrls {
@@ -34,6 +39,7 @@ impl Default for BackendUrls {
             coordinator: "embedded".into(),
             master: "embedded".into(),
             partitions: 4,
+            confluent_schema_id: None,
         }
     }
 }
@@ -51,6 +57,8 @@ pub struct Backends {
     pub master: Arc<dyn MasterDataset>,
     /// The data directory.
     pub data_dir: PathBuf,
+    /// The Avro codec of the event log's values.
+    pub codec: PostCodec,
 }
 
 impl std::fmt::Debug for Backends {
@@ -125,12 +133,17 @@ impl Backends {
                 Arc::new(ObjectStoreMasterDataset::from_url(&url)?)
             }
         };
+        let codec = match urls.confluent_schema_id {
+            Some(id) => PostCodec::with_confluent_schema_id(id),
+            None => PostCodec::new(),
+        };
         Ok(Backends {
             log,
             views,
             coordinator,
             master,
             data_dir: data_dir.to_path_buf(),
+            codec,
         })
     }
 }
