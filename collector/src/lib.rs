@@ -5,9 +5,12 @@
 //!   to check the speed and batch layers against.
 //! - [`publisher`]: the run loop that encodes posts as Avro and appends them to the event log,
 //!   retrying through outages and dead-lettering input that is not a post.
+//! - [`source`]: the `LiveSource` trait of the live sources (the X sampled stream, Bluesky
+//!   Jetstream), and [`publisher::run_live`], which batches any of them into the event log.
 //! - [`x_replay`]: a parser for X API v2 sampled-stream JSON lines (the live wire format and the
 //!   file-replay format are the same: one JSON object per line).
 
 pub mod publisher;
+pub mod source;
 pub mod synthetic;
 pub mod x_replay;

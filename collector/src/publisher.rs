@@ -59,6 +59,63 @@ impl Default for CollectorConfig {
     }
 }
 
+/// Sends a live source's posts to the event log in batches of `cfg.batch_size`, or sooner when
+/// the source goes quiet for `linger`, so a slow stream is not held back; malformed input goes
+/// to the dead-letter topic. Runs until `shutdown` or `cfg.max_posts`.
+pub async fn run_live(
+    log: Arc<dyn EventLog>,
+    codec: PostCodec,
+    cfg: &CollectorConfig,
+    source: &mut dyn crate::source::LiveSource,
+    shutdown: CancellationToken,
+) -> Result<CollectorStats, CollectorError> {
+    use crate::source::SourceEvent;
+    let linger = Duration::from_millis(200);
+    log.ensure_topic(POSTS_TOPIC).await?;
+    log.ensure_topic(POSTS_DLQ_TOPIC).await?;
+    let mut publisher = Publisher {
+        log,
+        codec,
+        shutdown: shutdown.clone(),
+        stats: CollectorStats::default(),
+    };
+    let mut batch: Vec<Post> = Vec::with_capacity(cfg.batch_size);
+    tracing::info!(source = source.name(), "Live collector started.");
+    while remaining(cfg, &publisher.stats) > batch.len() as u64 {
+        let event = if batch.is_empty() {
+            source.next(&shutdown).await?
+        } else {
+            match tokio::time::timeout(linger, source.next(&shutdown)).await {
+                Ok(e) => e?,
+                Err(_) => {
+                    publisher.publish(&batch).await?;
+                    batch.clear();
+                    continue;
+                }
+            }
+        };
+        match event {
+            None => break,
+            Some(SourceEvent::Post(p)) => batch.push(p),
+            Some(SourceEvent::Malformed { raw, reason, code }) => {
+                publisher.reject(&raw, &reason, code).await?
+            }
+        }
+        if batch.len() >= cfg.batch_size.max(1) {
+            publisher.publish(&batch).await?;
+            batch.clear();
+        }
+    }
+    publisher.publish(&batch).await?;
+    tracing::info!(
+        source = source.name(),
+        posts = publisher.stats.posts,
+        rejected = publisher.stats.rejected,
+        "Live collector stopped."
+    );
+    Ok(publisher.stats)
+}
+
 /// Why the collector stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectorError {
