@@ -196,7 +196,7 @@ async fn main() -> Result<()> {
             );
             Ok(())
         }
-        Command::Status { json } => status(&backends, json).await,
+        Command::Status { json } => status(&backends, &cfg.speed.group, json).await,
         Command::Migrate => {
             backends.views.migrate().await?;
             println!("View tables are ready in {}.", backends.views.describe());
@@ -336,14 +336,14 @@ async fn periodic_recompute(
     }
 }
 
-async fn status(backends: &Backends, json: bool) -> Result<()> {
+async fn status(backends: &Backends, speed_group: &str, json: bool) -> Result<()> {
     let switch = LambdaSwitch::new(backends.coordinator.clone());
     let pair = switch.active().await?;
     let state = switch.speed_state().await?;
     let ends = backends.log.end_offsets(model::POSTS_TOPIC).await?;
     let speed = backends
         .log
-        .committed_offsets(model::POSTS_TOPIC, "speed")
+        .committed_offsets(model::POSTS_TOPIC, speed_group)
         .await?;
     let manifest = backends.master.manifest().await?;
     if json {
