@@ -48,7 +48,7 @@
 //!   [`CassandraOptions::concurrency`] batches in flight. Counter updates are not idempotent, so
 //!   the statements are marked non-idempotent: the driver's retry policy then only retries
 //!   errors that prove the write was not applied, never a timeout.
-//! - **Batch rows** ([`ports::ViewStore::write_batch_rows`]): prepared `INSERT`s, the last row
+//! - **Batch rows** ([`ports::ViewStore::write_batch_rows`]): prepared upserts (`UPDATE … SET occurrences = ?`), the last row
 //!   of a cell winning, in `UNLOGGED` single-partition batches under the same bounds; they are
 //!   idempotent and may be retried.
 //!

@@ -109,8 +109,8 @@ impl Schema {
     /// |---|---|
     /// | `AddByTag` | `(Counter, hashtag, date, hour, min_5)` |
     /// | `AddBySlot` | `(Counter, date, hour, min_5, hashtag)` |
-    /// | `InsertByTag` | `(hashtag, date, hour, min_5, bigint)` |
-    /// | `InsertBySlot` | `(date, hour, min_5, hashtag, bigint)` |
+    /// | `InsertByTag` | `(bigint, hashtag, date, hour, min_5)` |
+    /// | `InsertBySlot` | `(bigint, date, hour, min_5, hashtag)` |
     /// | `Series` | `(hashtag, date, hour_from, min_5_from, hour_to, min_5_to)` → `(hour, min_5, occurrences)` |
     /// | `SlotCells` | `(date, hour, min_5)` → `(hashtag, occurrences)` |
     /// | `DistinctTags` | `()` → `(hashtag, date)` |
@@ -123,11 +123,13 @@ impl Schema {
             Stmt::AddBySlot => format!(
                 "UPDATE {slot} SET occurrences = occurrences + ? WHERE date = ? AND hour = ? AND min_5 = ? AND hashtag = ?"
             ),
+            // An UPDATE is an upsert for a non-counter table; it binds the value first, like the
+            // counter statements, so one code path writes both kinds of table.
             Stmt::InsertByTag => format!(
-                "INSERT INTO {tag} (hashtag, date, hour, min_5, occurrences) VALUES (?, ?, ?, ?, ?)"
+                "UPDATE {tag} SET occurrences = ? WHERE hashtag = ? AND date = ? AND hour = ? AND min_5 = ?"
             ),
             Stmt::InsertBySlot => format!(
-                "INSERT INTO {slot} (date, hour, min_5, hashtag, occurrences) VALUES (?, ?, ?, ?, ?)"
+                "UPDATE {slot} SET occurrences = ? WHERE date = ? AND hour = ? AND min_5 = ? AND hashtag = ?"
             ),
             Stmt::Series => format!(
                 "SELECT hour, min_5, occurrences FROM {tag} WHERE hashtag = ? AND date = ? \

@@ -14,6 +14,7 @@ use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::serialize::row::SerializeRow;
+use scylla::serialize::value::SerializeValue;
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::unprepared::Statement;
@@ -54,6 +55,11 @@ impl std::fmt::Debug for CassandraViewStore {
 
 /// The bound rows of one request: statements of one table for one partition.
 type Chunk<R> = Vec<R>;
+
+/// A cell of the by-hashtag table as its write statement binds it: `(value, hashtag, date, hour, min_5)`.
+type ByTagRow<'a, V> = (V, &'a str, CqlDate, i32, i32);
+/// A cell of the by-slot table as its write statement binds it: `(value, date, hour, min_5, hashtag)`.
+type BySlotRow<'a, V> = (V, CqlDate, i32, i32, &'a str);
 
 impl CassandraViewStore {
     /// Connects to the cluster at `url` (`cassandra://host:port[,host:port...]/keyspace`, or
@@ -159,6 +165,55 @@ impl CassandraViewStore {
 
     /// Writes one chunk: a single statement alone, more as one batch of `kind` (all for one
     /// partition).
+    /// Writes cells (one value per hashtag and slot) to both tables of a view: grouped by
+    /// partition, in batches of at most `max_batch_statements`, with bounded concurrency. Both
+    /// statements bind `(value, key columns...)`.
+    async fn write_cells<V>(
+        &self,
+        view: ViewTable,
+        cells: &[((&str, SlotStart), V)],
+        (by_tag_stmt, by_slot_stmt): (Stmt, Stmt),
+        kind: BatchType,
+        verb: &str,
+    ) -> Result<()>
+    where
+        V: SerializeValue + Copy + Send + Sync,
+    {
+        if cells.is_empty() {
+            return Ok(());
+        }
+        let mut by_tag: BTreeMap<(&str, i32), Vec<ByTagRow<'_, V>>> = BTreeMap::new();
+        let mut by_slot: BTreeMap<SlotStart, Vec<BySlotRow<'_, V>>> = BTreeMap::new();
+        for &((hashtag, slot), value) in cells {
+            let key = slot.key();
+            let (date, hour, min_5) = bind_key(key);
+            by_tag
+                .entry((hashtag, key.days_since_epoch()))
+                .or_default()
+                .push((value, hashtag, date, hour, min_5));
+            by_slot
+                .entry(slot)
+                .or_default()
+                .push((value, date, hour, min_5, hashtag));
+        }
+        let tag_stmt = self.prepared(view, by_tag_stmt).await?;
+        let slot_stmt = self.prepared(view, by_slot_stmt).await?;
+        let what = format!("{verb} {view}");
+        let max = self.options.max_batch_statements;
+        let mut jobs: Vec<BoxFuture<'_, Result<()>>> = Vec::new();
+        for rows in by_tag.into_values() {
+            for chunk in chunks(rows, max) {
+                jobs.push(self.write_chunk(&what, &tag_stmt, kind, chunk).boxed());
+            }
+        }
+        for rows in by_slot.into_values() {
+            for chunk in chunks(rows, max) {
+                jobs.push(self.write_chunk(&what, &slot_stmt, kind, chunk).boxed());
+            }
+        }
+        self.run_bounded(jobs).await
+    }
+
     async fn write_chunk<R>(
         &self,
         what: &str,
@@ -307,44 +362,15 @@ impl ViewStore for CassandraViewStore {
         if cells.is_empty() {
             return Ok(());
         }
-        type ByTagRow<'a> = (Counter, &'a str, CqlDate, i32, i32);
-        type BySlotRow<'a> = (Counter, CqlDate, i32, i32, &'a str);
-        let mut by_tag: BTreeMap<(&str, i32), Vec<ByTagRow<'_>>> = BTreeMap::new();
-        let mut by_slot: BTreeMap<SlotStart, Vec<BySlotRow<'_>>> = BTreeMap::new();
-        for (&(hashtag, slot), &count) in &cells {
-            let key = slot.key();
-            let (date, hour, min_5) = bind_key(key);
-            by_tag
-                .entry((hashtag, key.days_since_epoch()))
-                .or_default()
-                .push((Counter(count), hashtag, date, hour, min_5));
-            by_slot
-                .entry(slot)
-                .or_default()
-                .push((Counter(count), date, hour, min_5, hashtag));
-        }
-        let tag_stmt = self.prepared(view, Stmt::AddByTag).await?;
-        let slot_stmt = self.prepared(view, Stmt::AddBySlot).await?;
-        let what = format!("add increments to {view}");
-        let max = self.options.max_batch_statements;
-        let mut jobs: Vec<BoxFuture<'_, Result<()>>> = Vec::new();
-        for rows in by_tag.into_values() {
-            for chunk in chunks(rows, max) {
-                jobs.push(
-                    self.write_chunk(&what, &tag_stmt, BatchType::Counter, chunk)
-                        .boxed(),
-                );
-            }
-        }
-        for rows in by_slot.into_values() {
-            for chunk in chunks(rows, max) {
-                jobs.push(
-                    self.write_chunk(&what, &slot_stmt, BatchType::Counter, chunk)
-                        .boxed(),
-                );
-            }
-        }
-        self.run_bounded(jobs).await
+        let cells: Vec<_> = cells.into_iter().map(|(k, v)| (k, Counter(v))).collect();
+        self.write_cells(
+            view,
+            &cells,
+            (Stmt::AddByTag, Stmt::AddBySlot),
+            BatchType::Counter,
+            "add increments to",
+        )
+        .await
     }
 
     async fn write_batch_rows(&self, table: BatchTable, rows: &[SlotCount]) -> Result<()> {
@@ -361,44 +387,15 @@ impl ViewStore for CassandraViewStore {
         if cells.is_empty() {
             return Ok(());
         }
-        type ByTagRow<'a> = (&'a str, CqlDate, i32, i32, i64);
-        type BySlotRow<'a> = (CqlDate, i32, i32, &'a str, i64);
-        let mut by_tag: BTreeMap<(&str, i32), Vec<ByTagRow<'_>>> = BTreeMap::new();
-        let mut by_slot: BTreeMap<SlotStart, Vec<BySlotRow<'_>>> = BTreeMap::new();
-        for (&(hashtag, slot), &count) in &cells {
-            let key = slot.key();
-            let (date, hour, min_5) = bind_key(key);
-            by_tag
-                .entry((hashtag, key.days_since_epoch()))
-                .or_default()
-                .push((hashtag, date, hour, min_5, count));
-            by_slot
-                .entry(slot)
-                .or_default()
-                .push((date, hour, min_5, hashtag, count));
-        }
-        let tag_stmt = self.prepared(view, Stmt::InsertByTag).await?;
-        let slot_stmt = self.prepared(view, Stmt::InsertBySlot).await?;
-        let what = format!("write rows to {view}");
-        let max = self.options.max_batch_statements;
-        let mut jobs: Vec<BoxFuture<'_, Result<()>>> = Vec::new();
-        for rows in by_tag.into_values() {
-            for chunk in chunks(rows, max) {
-                jobs.push(
-                    self.write_chunk(&what, &tag_stmt, BatchType::Unlogged, chunk)
-                        .boxed(),
-                );
-            }
-        }
-        for rows in by_slot.into_values() {
-            for chunk in chunks(rows, max) {
-                jobs.push(
-                    self.write_chunk(&what, &slot_stmt, BatchType::Unlogged, chunk)
-                        .boxed(),
-                );
-            }
-        }
-        self.run_bounded(jobs).await
+        let cells: Vec<_> = cells.into_iter().collect();
+        self.write_cells(
+            view,
+            &cells,
+            (Stmt::InsertByTag, Stmt::InsertBySlot),
+            BatchType::Unlogged,
+            "write rows to",
+        )
+        .await
     }
 
     async fn read_series(
