@@ -136,7 +136,10 @@ impl Config {
             cfg.collector.source = match s.as_str() {
                 "synthetic" => SourceKind::Synthetic,
                 "replay" => SourceKind::Replay,
-                other => anyhow::bail!("unknown source `{other}`: use `synthetic` or `replay`"),
+                "jetstream" => SourceKind::Jetstream,
+                other => anyhow::bail!(
+                    "unknown source `{other}`: use `synthetic`, `replay` or `jetstream`"
+                ),
             };
         }
         if let Some(p) = &flags.replay_path {

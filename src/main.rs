@@ -45,7 +45,9 @@ enum Command {
     },
     /// Runs the collector alone.
     Collect {
-        /// `synthetic` or `replay`.
+        /// `synthetic` (a seeded Zipf firehose), `replay` (a file of X API v2 stream lines, see
+        /// --file) or `jetstream` (Bluesky's live firehose; `[collector.jetstream]` in the config
+        /// sets the instances and a cursor file to resume from).
         #[arg(long)]
         source: Option<String>,
         /// The file for `--source replay` (X API v2 stream lines).

@@ -3,6 +3,7 @@
 //! - [`synthetic`]: a deterministic generator of realistic-looking posts with a Zipf-distributed
 //!   hashtag vocabulary and periodic trending bursts, plus an exact [`synthetic::GroundTruth`]
 //!   to check the speed and batch layers against.
+//! - [`jetstream`]: the Bluesky Jetstream live source (WebSocket, cursor resume, failover).
 //! - [`publisher`]: the run loop that encodes posts as Avro and appends them to the event log,
 //!   retrying through outages and dead-lettering input that is not a post.
 //! - [`source`]: the `LiveSource` trait of the live sources (the X sampled stream, Bluesky
@@ -10,6 +11,7 @@
 //! - [`x_replay`]: a parser for X API v2 sampled-stream JSON lines (the live wire format and the
 //!   file-replay format are the same: one JSON object per line).
 
+pub mod jetstream;
 pub mod publisher;
 pub mod source;
 pub mod synthetic;

@@ -26,6 +26,8 @@ pub enum SourceKind {
     Synthetic,
     /// A file of X API v2 stream lines.
     Replay,
+    /// Bluesky Jetstream, live.
+    Jetstream,
 }
 
 /// Collector settings (`[collector]` in the config file).
@@ -44,6 +46,8 @@ pub struct CollectorConfig {
     pub replay_path: PathBuf,
     /// The synthetic source's settings.
     pub synthetic: SyntheticConfig,
+    /// The Bluesky Jetstream source's settings.
+    pub jetstream: crate::jetstream::JetstreamConfig,
 }
 
 impl Default for CollectorConfig {
@@ -55,6 +59,7 @@ impl Default for CollectorConfig {
             batch_size: 1000,
             replay_path: PathBuf::new(),
             synthetic: SyntheticConfig::default(),
+            jetstream: crate::jetstream::JetstreamConfig::default(),
         }
     }
 }
@@ -122,7 +127,10 @@ pub enum CollectorError {
     /// The event log failed in a way retrying does not fix, or shutdown came during a retry.
     #[error(transparent)]
     Backend(#[from] PortError),
-    /// The replay file could not be read.
+    /// The source's configuration is wrong (no instances, a bad URL, no credentials).
+    #[error("collector configuration: {0}")]
+    Config(String),
+    /// A file (the replay input, a cursor file) could not be read.
     #[error("collector: cannot read {path}: {source}")]
     Io {
         /// The file.
@@ -206,6 +214,10 @@ pub async fn run(
     shutdown: CancellationToken,
     truth: Option<Arc<Mutex<GroundTruth>>>,
 ) -> Result<CollectorStats, CollectorError> {
+    if cfg.source == SourceKind::Jetstream {
+        let mut source = crate::jetstream::JetstreamSource::new(cfg.jetstream.clone())?;
+        return run_live(log, codec, &cfg, &mut source, shutdown).await;
+    }
     log.ensure_topic(POSTS_TOPIC).await?;
     log.ensure_topic(POSTS_DLQ_TOPIC).await?;
     let mut publisher = Publisher {
@@ -217,6 +229,7 @@ pub async fn run(
     match cfg.source {
         SourceKind::Synthetic => run_synthetic(&mut publisher, &cfg, &shutdown, truth).await?,
         SourceKind::Replay => run_replay(&mut publisher, &cfg, &shutdown).await?,
+        SourceKind::Jetstream => unreachable!("live sources return above"),
     }
     tracing::info!(
         posts = publisher.stats.posts,
