@@ -31,20 +31,12 @@ const WORDS: [&str; 8] = [
 ];
 
 fn servers() -> Option<(String, String, String)> {
-    let get = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    match (get("LT_IT_KAFKA"), get("LT_IT_CASSANDRA"), get("LT_IT_ZK")) {
-        (Some(k), Some(c), Some(z)) => Some((k, c, z)),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "LT_IT_KAFKA, LT_IT_CASSANDRA and LT_IT_ZK must be set in CI: start the servers with scripts/it/up.sh and source .dev/it/env.sh"
-            );
-            eprintln!(
-                "note: LT_IT_KAFKA/LT_IT_CASSANDRA/LT_IT_ZK are not all set; skipping the real-backend pipeline test"
-            );
-            None
-        }
-    }
+    use ports::conformance::server_address;
+    Some((
+        server_address("LT_IT_KAFKA", "Kafka")?,
+        server_address("LT_IT_CASSANDRA", "Cassandra")?,
+        server_address("LT_IT_ZK", "ZooKeeper")?,
+    ))
 }
 
 /// Child processes, killed when the test ends however it ends.

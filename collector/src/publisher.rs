@@ -76,14 +76,7 @@ pub async fn run_live(
 ) -> Result<CollectorStats, CollectorError> {
     use crate::source::SourceEvent;
     let linger = Duration::from_millis(200);
-    log.ensure_topic(POSTS_TOPIC).await?;
-    log.ensure_topic(POSTS_DLQ_TOPIC).await?;
-    let mut publisher = Publisher {
-        log,
-        codec,
-        shutdown: shutdown.clone(),
-        stats: CollectorStats::default(),
-    };
+    let mut publisher = Publisher::start(log, codec, &shutdown).await?;
     let mut batch: Vec<Post> = Vec::with_capacity(cfg.batch_size);
     tracing::info!(source = source.name(), "Live collector started.");
     while remaining(cfg, &publisher.stats) > batch.len() as u64 {
@@ -158,6 +151,22 @@ struct Publisher {
 }
 
 impl Publisher {
+    /// Creates the topics if missing, and a publisher over them.
+    async fn start(
+        log: Arc<dyn EventLog>,
+        codec: PostCodec,
+        shutdown: &CancellationToken,
+    ) -> Result<Self, CollectorError> {
+        log.ensure_topic(POSTS_TOPIC).await?;
+        log.ensure_topic(POSTS_DLQ_TOPIC).await?;
+        Ok(Publisher {
+            log,
+            codec,
+            shutdown: shutdown.clone(),
+            stats: CollectorStats::default(),
+        })
+    }
+
     async fn publish(&mut self, posts: &[Post]) -> Result<(), CollectorError> {
         if posts.is_empty() {
             return Ok(());
@@ -218,14 +227,7 @@ pub async fn run(
         let mut source = crate::jetstream::JetstreamSource::new(cfg.jetstream.clone())?;
         return run_live(log, codec, &cfg, &mut source, shutdown).await;
     }
-    log.ensure_topic(POSTS_TOPIC).await?;
-    log.ensure_topic(POSTS_DLQ_TOPIC).await?;
-    let mut publisher = Publisher {
-        log,
-        codec,
-        shutdown: shutdown.clone(),
-        stats: CollectorStats::default(),
-    };
+    let mut publisher = Publisher::start(log, codec, &shutdown).await?;
     match cfg.source {
         SourceKind::Synthetic => run_synthetic(&mut publisher, &cfg, &shutdown, truth).await?,
         SourceKind::Replay => run_replay(&mut publisher, &cfg, &shutdown).await?,

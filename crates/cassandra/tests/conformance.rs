@@ -16,24 +16,9 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The node address from `LT_IT_CASSANDRA`, or `None` (with a notice) when it is unset outside CI.
+/// The node address from `LT_IT_CASSANDRA` (see `ports::conformance::server_address`).
 fn cassandra_addr() -> Option<String> {
-    match std::env::var("LT_IT_CASSANDRA") {
-        Ok(addr) if !addr.trim().is_empty() => Some(addr.trim().to_string()),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "LT_IT_CASSANDRA is not set, but CI is: the Cassandra integration tests must run in CI. \
-                 Start a node (scripts/it/up.sh cassandra) and set LT_IT_CASSANDRA=host:port."
-            );
-            eprintln!(
-                "note: LT_IT_CASSANDRA is not set; skipping this Cassandra integration test \
-                 (start a node with scripts/it/up.sh cassandra, then LT_IT_CASSANDRA=127.0.0.1:9042)."
-            );
-            None
-        }
-    }
+    ports::conformance::server_address("LT_IT_CASSANDRA", "Cassandra")
 }
 
 /// Runs `test` on a store in a fresh random keyspace, then drops the keyspace (also when the

@@ -11,31 +11,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-/// The broker URL from `LT_IT_KAFKA`, or `None` (with a notice) when it is unset outside CI.
+/// The broker URL from `LT_IT_KAFKA` (see `ports::conformance::server_address`).
 fn kafka_url() -> Option<String> {
-    match std::env::var("LT_IT_KAFKA") {
-        Ok(addr) if !addr.trim().is_empty() => {
-            let addr = addr.trim();
-            Some(if addr.starts_with("kafka://") {
-                addr.to_string()
-            } else {
-                format!("kafka://{addr}")
-            })
-        }
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "LT_IT_KAFKA is not set, but CI is: the Kafka integration tests must run in CI. \
-                 Start a broker (scripts/it/up.sh kafka) and set LT_IT_KAFKA=host:port."
-            );
-            eprintln!(
-                "note: LT_IT_KAFKA is not set; skipping this Kafka integration test \
-                 (start a broker with scripts/it/up.sh kafka, then LT_IT_KAFKA=127.0.0.1:9092)."
-            );
-            None
-        }
-    }
+    let addr = ports::conformance::server_address("LT_IT_KAFKA", "Kafka")?;
+    Some(if addr.starts_with("kafka://") {
+        addr
+    } else {
+        format!("kafka://{addr}")
+    })
 }
 
 fn unique(prefix: &str) -> String {

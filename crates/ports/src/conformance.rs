@@ -14,6 +14,28 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The address of a real server for an integration test, from the environment variable `var`
+/// (`LT_IT_KAFKA`, `LT_IT_CASSANDRA`, `LT_IT_ZK`; `scripts/it/up.sh` writes them). When it is
+/// unset: in CI (`CI` set) the test fails, naming the variable; elsewhere it prints a notice and
+/// the test returns early (`None`).
+pub fn server_address(var: &str, server: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(addr) if !addr.trim().is_empty() => Some(addr.trim().to_string()),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{var} is not set, but CI is: the {server} integration tests must run in CI. \
+                 Start the servers (scripts/it/up.sh), then `source .dev/it/env.sh`."
+            );
+            eprintln!(
+                "note: {var} is not set; skipping this {server} integration test \
+                 (start it with scripts/it/up.sh, then `source .dev/it/env.sh`)."
+            );
+            None
+        }
+    }
+}
+
 fn rec(key: &str, value: &str) -> NewRecord {
     NewRecord {
         key: key.as_bytes().to_vec(),

@@ -396,24 +396,9 @@ async fn keep_current(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The server address from `LT_IT_ZK`, or `None` (with a notice) when it is unset outside CI.
+    /// The server address from `LT_IT_ZK` (see `ports::conformance::server_address`).
     fn zk_address() -> Option<String> {
-        match std::env::var("LT_IT_ZK") {
-            Ok(addr) if !addr.trim().is_empty() => Some(addr.trim().to_string()),
-            _ => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "LT_IT_ZK is not set, but CI is: the ZooKeeper integration tests must run in CI. \
-                     Start ZooKeeper (scripts/it/up.sh) and set LT_IT_ZK=host:port."
-                );
-                eprintln!(
-                    "note: LT_IT_ZK is not set; skipping this ZooKeeper integration test \
-                     (start ZooKeeper with scripts/it/up.sh, then LT_IT_ZK=127.0.0.1:2181)."
-                );
-                None
-            }
-        }
+        ports::conformance::server_address("LT_IT_ZK", "ZooKeeper")
     }
 
     async fn wait_for(w: &mut watch::Receiver<Option<Versioned>>, data: &[u8]) {
