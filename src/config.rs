@@ -137,8 +137,9 @@ impl Config {
                 "synthetic" => SourceKind::Synthetic,
                 "replay" => SourceKind::Replay,
                 "jetstream" => SourceKind::Jetstream,
+                "x-sample" => SourceKind::XSample,
                 other => anyhow::bail!(
-                    "unknown source `{other}`: use `synthetic`, `replay` or `jetstream`"
+                    "unknown source `{other}`: use `synthetic`, `replay`, `jetstream` or `x-sample`"
                 ),
             };
         }

@@ -47,7 +47,9 @@ enum Command {
     Collect {
         /// `synthetic` (a seeded Zipf firehose), `replay` (a file of X API v2 stream lines, see
         /// --file) or `jetstream` (Bluesky's live firehose; `[collector.jetstream]` in the config
-        /// sets the instances and a cursor file to resume from).
+        /// sets the instances and a cursor file to resume from) or `x-sample` (the X API v2
+        /// sampled stream; the bearer token comes from $X_BEARER_TOKEN or
+        /// `collector.x.bearer-token-file`).
         #[arg(long)]
         source: Option<String>,
         /// The file for `--source replay` (X API v2 stream lines).

@@ -10,9 +10,11 @@
 //!   Jetstream), and [`publisher::run_live`], which batches any of them into the event log.
 //! - [`x_replay`]: a parser for X API v2 sampled-stream JSON lines (the live wire format and the
 //!   file-replay format are the same: one JSON object per line).
+//! - [`x_stream`]: the X API v2 sampled stream live source (HTTP streaming, X's reconnect rules).
 
 pub mod jetstream;
 pub mod publisher;
 pub mod source;
 pub mod synthetic;
 pub mod x_replay;
+pub mod x_stream;

@@ -28,6 +28,8 @@ pub enum SourceKind {
     Replay,
     /// Bluesky Jetstream, live.
     Jetstream,
+    /// The X API v2 sampled stream, live (needs a bearer token).
+    XSample,
 }
 
 /// Collector settings (`[collector]` in the config file).
@@ -48,6 +50,8 @@ pub struct CollectorConfig {
     pub synthetic: SyntheticConfig,
     /// The Bluesky Jetstream source's settings.
     pub jetstream: crate::jetstream::JetstreamConfig,
+    /// The X API v2 sampled stream's settings.
+    pub x: crate::x_stream::XStreamConfig,
 }
 
 impl Default for CollectorConfig {
@@ -60,6 +64,7 @@ impl Default for CollectorConfig {
             replay_path: PathBuf::new(),
             synthetic: SyntheticConfig::default(),
             jetstream: crate::jetstream::JetstreamConfig::default(),
+            x: crate::x_stream::XStreamConfig::default(),
         }
     }
 }
@@ -223,15 +228,22 @@ pub async fn run(
     shutdown: CancellationToken,
     truth: Option<Arc<Mutex<GroundTruth>>>,
 ) -> Result<CollectorStats, CollectorError> {
-    if cfg.source == SourceKind::Jetstream {
-        let mut source = crate::jetstream::JetstreamSource::new(cfg.jetstream.clone())?;
-        return run_live(log, codec, &cfg, &mut source, shutdown).await;
+    match cfg.source {
+        SourceKind::Jetstream => {
+            let mut source = crate::jetstream::JetstreamSource::new(cfg.jetstream.clone())?;
+            return run_live(log, codec, &cfg, &mut source, shutdown).await;
+        }
+        SourceKind::XSample => {
+            let mut source = crate::x_stream::XStreamSource::new(cfg.x.clone())?;
+            return run_live(log, codec, &cfg, &mut source, shutdown).await;
+        }
+        SourceKind::Synthetic | SourceKind::Replay => {}
     }
     let mut publisher = Publisher::start(log, codec, &shutdown).await?;
     match cfg.source {
         SourceKind::Synthetic => run_synthetic(&mut publisher, &cfg, &shutdown, truth).await?,
         SourceKind::Replay => run_replay(&mut publisher, &cfg, &shutdown).await?,
-        SourceKind::Jetstream => unreachable!("live sources return above"),
+        SourceKind::Jetstream | SourceKind::XSample => unreachable!("live sources return above"),
     }
     tracing::info!(
         posts = publisher.stats.posts,
