@@ -19,11 +19,7 @@ for a in "$@"; do
   case "$a" in
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     --clean) clean=1 ;;
-    all) servers=("${ALL_SERVERS[@]}") ;;
-    *)
-      it_valid_server "$a" || { it_err "unknown server '$a' (known: ${ALL_SERVERS[*]})"; exit 2; }
-      [[ " ${servers[*]-} " == *" $a "* ]] || servers+=("$a")
-      ;;
+    *) it_select_server "$a" ;;
   esac
 done
 ((${#servers[@]})) || servers=("${ALL_SERVERS[@]}")

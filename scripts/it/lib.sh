@@ -49,6 +49,18 @@ it_valid_server() {
   return 1
 }
 
+# Adds a server named on the command line to the caller's `servers` array (`all`: every one);
+# an unknown name is an error (exit 2).
+it_select_server() {
+  case "$1" in
+    all) servers=("${ALL_SERVERS[@]}") ;;
+    *)
+      it_valid_server "$1" || { it_err "unknown server '$1' (known: ${ALL_SERVERS[*]})"; exit 2; }
+      [[ " ${servers[*]-} " == *" $1 "* ]] || servers+=("$1")
+      ;;
+  esac
+}
+
 it_pidfile() { echo "$LT_IT_STATE/$1/pid"; }
 
 # Prints the PID from the server's pid file if that process is alive AND is ours (its command line

@@ -34,11 +34,7 @@ servers=()
 for a in "$@"; do
   case "$a" in
     -h | --help) usage; exit 0 ;;
-    all) servers=("${ALL_SERVERS[@]}") ;;
-    *)
-      it_valid_server "$a" || { it_err "unknown server '$a' (known: ${ALL_SERVERS[*]})"; exit 2; }
-      [[ " ${servers[*]-} " == *" $a "* ]] || servers+=("$a")
-      ;;
+    *) it_select_server "$a" ;;
   esac
 done
 ((${#servers[@]})) || servers=("${ALL_SERVERS[@]}")
