@@ -10,6 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use ports::BackendUrls;
 use serde::{Deserialize, Serialize};
 use serving::ServingConfig;
+use serving::telemetry::TelemetryConfig;
 use speed_layer::SpeedConfig;
 use std::path::{Path, PathBuf};
 
@@ -31,6 +32,8 @@ pub struct Config {
     pub recompute: RecomputeConfig,
     /// The serving layer.
     pub serving: ServingConfig,
+    /// Health and metrics endpoints of the single-component commands.
+    pub telemetry: TelemetryConfig,
     /// Logging.
     pub log: LogConfig,
     /// Kafka client settings, for a `kafka://` event log.
@@ -51,6 +54,7 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             recompute: RecomputeConfig::default(),
             serving: ServingConfig::default(),
+            telemetry: TelemetryConfig::default(),
             log: LogConfig::default(),
             #[cfg(feature = "kafka")]
             kafka: kafka::KafkaOptions::default(),
@@ -153,9 +157,18 @@ impl Config {
         Ok(cfg)
     }
 
-    /// The merged configuration as TOML (no secrets exist yet; when they do, they are masked here).
+    /// The merged configuration as TOML, with every secret shown as `<redacted>`.
     pub fn to_toml(&self) -> Result<String> {
-        Ok(toml::to_string_pretty(self)?)
+        let mut shown = self.clone();
+        #[cfg(feature = "kafka")]
+        {
+            shown.kafka.sasl_password = shown.kafka.sasl_password.redacted();
+        }
+        #[cfg(feature = "cassandra")]
+        {
+            shown.cassandra.password = shown.cassandra.password.redacted();
+        }
+        Ok(toml::to_string_pretty(&shown)?)
     }
 }
 

@@ -86,7 +86,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Creates the view tables if missing.
+    /// Creates what is missing: the view tables, the topics and the coordinator documents.
     Migrate,
     /// Configuration commands.
     Config {
@@ -148,14 +148,16 @@ async fn main() -> Result<()> {
         Command::Up { .. } => up(backends, cfg, shutdown).await,
         Command::Collect { .. } => {
             let metrics = install_metrics();
-            drop(metrics);
-            let stats = collector::publisher::run(
-                backends.log.clone(),
-                backends.codec.clone(),
-                cfg.collector,
-                shutdown,
-                None,
-            )
+            let stats = with_telemetry(&cfg.telemetry, metrics, &shutdown, async {
+                Ok(collector::publisher::run(
+                    backends.log.clone(),
+                    backends.codec.clone(),
+                    cfg.collector.clone(),
+                    shutdown.clone(),
+                    None,
+                )
+                .await?)
+            })
             .await?;
             eprintln!(
                 "collected {} posts ({} rejected)",
@@ -164,12 +166,25 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Speed => {
-            install_metrics();
-            Ok(speed_layer::run(backends, cfg.speed, shutdown).await?)
+            let metrics = install_metrics();
+            with_telemetry(&cfg.telemetry, metrics, &shutdown, async {
+                Ok(speed_layer::run(backends.clone(), cfg.speed.clone(), shutdown.clone()).await?)
+            })
+            .await
         }
         Command::Ingest => {
-            install_metrics();
-            Ok(batch_layer::ingest::run(backends, cfg.ingest, shutdown).await?)
+            let metrics = install_metrics();
+            with_telemetry(&cfg.telemetry, metrics, &shutdown, async {
+                Ok(
+                    batch_layer::ingest::run(
+                        backends.clone(),
+                        cfg.ingest.clone(),
+                        shutdown.clone(),
+                    )
+                    .await?,
+                )
+            })
+            .await
         }
         Command::Serve { .. } => {
             let metrics = install_metrics();
@@ -204,6 +219,14 @@ async fn main() -> Result<()> {
         Command::Migrate => {
             backends.views.migrate().await?;
             println!("View tables are ready in {}.", backends.views.describe());
+            for topic in [model::POSTS_TOPIC, model::POSTS_DLQ_TOPIC] {
+                let partitions = backends.log.ensure_topic(topic).await?;
+                println!("Topic {topic} is ready ({partitions} partitions).");
+            }
+            LambdaSwitch::new(backends.coordinator.clone())
+                .initialize()
+                .await?;
+            println!("Coordinator documents are ready.");
             Ok(())
         }
         Command::Config { .. } => unreachable!("handled above"),
@@ -220,6 +243,25 @@ fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
         Err(error) => {
             tracing::warn!(%error, "Metrics are disabled: no recorder could be installed.");
             None
+        }
+    }
+}
+
+/// Runs `component` with the telemetry endpoints beside it (when `telemetry.listen` is set);
+/// a telemetry server that cannot start stops the command.
+async fn with_telemetry<T>(
+    cfg: &serving::telemetry::TelemetryConfig,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    shutdown: &CancellationToken,
+    component: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let telemetry = serving::telemetry::run(cfg, metrics, shutdown.clone());
+    tokio::pin!(component, telemetry);
+    tokio::select! {
+        result = &mut component => result,
+        served = &mut telemetry => {
+            served?;
+            component.await
         }
     }
 }

@@ -345,16 +345,22 @@ async fn status(State(state): State<Arc<AppState>>) -> ApiResult<serde_json::Val
     })))
 }
 
+/// Ready when the coordinator answers and no backend operation is failing
+/// ([`ports::health`]).
 async fn ready(State(state): State<Arc<AppState>>) -> Response {
-    match state.switch.active().await {
-        Ok(_) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}")).into_response(),
+    let mut readiness = ports::health::global().readiness();
+    if let Err(e) = state.switch.active().await {
+        readiness.ready = false;
+        readiness.problems.push(ports::health::Problem {
+            operation: "serving.active_pair".into(),
+            error: e.to_string(),
+            since: Utc::now(),
+            attempts: 1,
+        });
     }
+    crate::telemetry::readiness_response(readiness)
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    match &state.metrics {
-        Some(h) => h.render().into_response(),
-        None => (StatusCode::NOT_FOUND, "no metrics recorder is installed").into_response(),
-    }
+    crate::telemetry::metrics_response(state.metrics.as_ref())
 }

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod live;
 pub mod merge;
+pub mod telemetry;
 
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;

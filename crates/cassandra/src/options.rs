@@ -1,6 +1,6 @@
 //! [`CassandraOptions`] and the `cassandra://` URL.
 
-use ports::PortError;
+use ports::{PortError, Secret};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -38,6 +38,13 @@ pub struct CassandraOptions {
     pub concurrency: usize,
     /// Rows per page of the reads that page (slot partitions, the hashtag scan).
     pub page_size: i32,
+    /// User name for Cassandra's `PasswordAuthenticator` (empty: no authentication).
+    pub username: String,
+    /// The password of `username`; set it from a secret (`LT__CASSANDRA__PASSWORD`).
+    pub password: Secret,
+    /// A PEM file of the certificate authorities to trust; when set, every connection uses
+    /// TLS (the nodes' certificates must name the addresses the driver connects to).
+    pub tls_ca_file: String,
 }
 
 impl Default for CassandraOptions {
@@ -50,6 +57,9 @@ impl Default for CassandraOptions {
             max_batch_statements: 100,
             concurrency: 16,
             page_size: 5_000,
+            username: String::new(),
+            password: Secret::default(),
+            tls_ca_file: String::new(),
         }
     }
 }
@@ -75,6 +85,9 @@ impl CassandraOptions {
             || self.schema_timeout_ms == 0
         {
             return bad("timeouts must be at least 1 ms");
+        }
+        if self.username.is_empty() != self.password.is_empty() {
+            return bad("username and password go together: set both or neither");
         }
         Ok(())
     }
@@ -198,6 +211,21 @@ mod tests {
         assert_eq!(
             u.keyspace, "lambda_trends2",
             "unquoted names fold to lower case"
+        );
+    }
+
+    #[test]
+    fn credentials_go_together() {
+        let mut o = CassandraOptions {
+            username: "analyst".into(),
+            ..Default::default()
+        };
+        assert!(matches!(o.validate(), Err(PortError::Invalid(_))));
+        o.password = Secret::new("pw");
+        assert!(o.validate().is_ok());
+        assert!(
+            !format!("{o:?}").contains("pw\""),
+            "Debug hides the password"
         );
     }
 

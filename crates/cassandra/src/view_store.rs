@@ -61,6 +61,32 @@ type ByTagRow<'a, V> = (V, &'a str, CqlDate, i32, i32);
 /// A cell of the by-slot table as its write statement binds it: `(value, date, hour, min_5, hashtag)`.
 type BySlotRow<'a, V> = (V, CqlDate, i32, i32, &'a str);
 
+/// A TLS client configuration trusting the certificate authorities in the PEM file `ca_file`.
+fn tls_config(ca_file: &str) -> Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let invalid =
+        |why: String| PortError::Invalid(format!("cassandra.tls-ca-file {ca_file}: {why}"));
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(ca_file).map_err(|e| invalid(e.to_string()))?;
+    for cert in certs {
+        roots
+            .add(cert.map_err(|e| invalid(e.to_string()))?)
+            .map_err(|e| invalid(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(invalid("no certificate in the file".into()));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| invalid(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 impl CassandraViewStore {
     /// Connects to the cluster at `url` (`cassandra://host:port[,host:port...]/keyspace`, or
     /// `scylla://...`) with the default [`CassandraOptions`].
@@ -80,11 +106,17 @@ impl CassandraViewStore {
             .request_timeout(Some(options.request_timeout()))
             .build()
             .into_handle();
-        let builder = SessionBuilder::new()
+        let mut builder = SessionBuilder::new()
             .known_nodes(&parsed.nodes)
             .connection_timeout(options.connect_timeout())
             .schema_agreement_timeout(options.schema_timeout())
             .default_execution_profile_handle(profile);
+        if !options.username.is_empty() {
+            builder = builder.user(&options.username, options.password.expose());
+        }
+        if !options.tls_ca_file.is_empty() {
+            builder = builder.tls_context(Some(tls_config(&options.tls_ca_file)?));
+        }
         // The driver bounds each connection attempt; this bounds the whole start-up (name
         // resolution, the control connection, the first metadata fetch) as well.
         let limit = options.connect_timeout() * 3;
@@ -570,6 +602,22 @@ fn chunks<R>(rows: Vec<R>, max: usize) -> Vec<Vec<R>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_trusts_the_authorities_of_a_pem_file_and_refuses_anything_else() {
+        let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/test-ca.pem");
+        assert!(tls_config(fixture).is_ok());
+        let empty = std::env::temp_dir().join(format!("lt-empty-ca-{}.pem", std::process::id()));
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let refused = |path: &str| match tls_config(path) {
+            Err(PortError::Invalid(m)) => m,
+            Err(e) => panic!("{path}: expected Invalid, got {e}"),
+            Ok(_) => panic!("{path}: expected an error"),
+        };
+        assert!(refused(empty.to_str().unwrap()).contains("no certificate"));
+        assert!(refused("/nonexistent/ca.pem").contains("/nonexistent/ca.pem"));
+        std::fs::remove_file(empty).unwrap();
+    }
 
     #[test]
     fn dates_bind_as_days_from_two_to_the_31() {

@@ -129,6 +129,9 @@ impl KafkaEventLog {
         for (k, v) in &options.properties {
             c.set(k, v);
         }
+        if !options.sasl_password.is_empty() {
+            c.set("sasl.password", options.sasl_password.expose());
+        }
         c
     }
 
@@ -144,6 +147,9 @@ impl KafkaEventLog {
             );
         for (k, v) in &options.properties {
             c.set(k, v);
+        }
+        if !options.sasl_password.is_empty() {
+            c.set("sasl.password", options.sasl_password.expose());
         }
         // The contract: durable (acks=all) and, with retries, neither duplicated nor reordered.
         c.set("enable.idempotence", "true").set("acks", "all");

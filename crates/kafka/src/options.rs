@@ -1,6 +1,6 @@
 //! [`KafkaOptions`] and the `kafka://` URL.
 
-use ports::PortError;
+use ports::{PortError, Secret};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -24,6 +24,9 @@ pub struct KafkaOptions {
     /// but before the settings the port's contract relies on, which cannot be overridden:
     /// `enable.idempotence`, `acks`, `enable.auto.commit`, `group.id`.
     pub properties: BTreeMap<String, String>,
+    /// librdkafka's `sasl.password`, kept apart from `properties` so it can come from a
+    /// secret (`LT__KAFKA__SASL_PASSWORD`) and is never shown by `config show` or in logs.
+    pub sasl_password: Secret,
     /// Time limit of metadata, admin, watermark and offset requests, milliseconds. Also the
     /// time the health check on connect waits for a broker.
     pub operation_timeout_ms: u64,
@@ -43,6 +46,7 @@ impl Default for KafkaOptions {
             replication_factor: 1,
             client_id: "lambda-trends".into(),
             properties: BTreeMap::new(),
+            sasl_password: Secret::default(),
             operation_timeout_ms: 10_000,
             delivery_timeout_ms: 30_000,
             revoke_timeout_ms: 30_000,

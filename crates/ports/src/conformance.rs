@@ -372,9 +372,27 @@ pub async fn coordinator(coord: Arc<dyn Coordinator>, root: &str) {
 /// The protocol over a coordinator: handshake, flip, rollback. `coord` must be fresh (the
 /// protocol documents live at fixed paths under `/lambda-trends`).
 pub async fn protocol(coord: Arc<dyn Coordinator>) {
-    let switch = LambdaSwitch::new(coord);
+    let switch = LambdaSwitch::new(coord.clone());
     let initial = switch.active().await.unwrap();
     assert_eq!(initial.epoch.0, 0);
+    switch.initialize().await.expect("initialize");
+    let written = coord
+        .get("/lambda-trends/active")
+        .await
+        .unwrap()
+        .expect("initialize writes the active pair");
+    switch.initialize().await.expect("initialize twice");
+    assert_eq!(
+        coord
+            .get("/lambda-trends/active")
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        written.version,
+        "initialize leaves an existing document alone"
+    );
+    assert_eq!(switch.active().await.unwrap(), initial);
     let info = switch.begin_recompute(2, 1).await.expect("begin");
     assert_eq!(info.speed, initial.speed.other());
     assert!(

@@ -22,9 +22,11 @@ pub mod coordinator;
 pub mod embedded;
 pub mod error;
 pub mod event_log;
+pub mod health;
 pub mod master;
 pub mod protocol;
 pub mod retry;
+pub mod secret;
 pub mod tables;
 pub mod view_store;
 
@@ -37,5 +39,6 @@ pub use event_log::{
 };
 pub use master::{Manifest, MasterDataset, MasterFile, NewMasterFile, ObjectStoreMasterDataset};
 pub use protocol::{ActivePair, Epoch, LambdaSwitch, SpeedPhase, SpeedState};
+pub use secret::Secret;
 pub use tables::{BatchTable, SpeedTable, ViewTable};
 pub use view_store::{HashtagCount, SlotCount, ViewStore};

@@ -270,6 +270,29 @@ impl LambdaSwitch {
         )))
     }
 
+    /// Writes the initial documents (the active pair and the speed state) where none exist yet,
+    /// so operators see them in the coordinator before any component has run. Existing
+    /// documents are left as they are; running it twice, or beside running components, is safe.
+    pub async fn initialize(&self) -> Result<()> {
+        self.initialize_document::<ActivePair>(ACTIVE_PATH).await?;
+        self.initialize_document::<SpeedState>(SPEED_PATH).await
+    }
+
+    async fn initialize_document<T: Serialize + DeserializeOwned + Default>(
+        &self,
+        path: &str,
+    ) -> Result<()> {
+        if self.read::<T>(path).await?.1.is_some() {
+            return Ok(());
+        }
+        let bytes = serde_json::to_vec(&T::default())
+            .map_err(|e| PortError::Internal(format!("cannot encode {path}: {e}")))?;
+        match self.coordinator.compare_and_set(path, &bytes, None).await {
+            Ok(_) | Err(PortError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The active pair (the initial pair if none was ever flipped).
     pub async fn active(&self) -> Result<ActivePair> {
         Ok(self.read::<ActivePair>(ACTIVE_PATH).await?.0)

@@ -1,5 +1,6 @@
 //! Retrying backend operations through outages: exponential backoff with jitter, for errors
-//! that [`PortError::is_retryable`] says may pass, reported as they happen, until shutdown.
+//! that [`PortError::is_retryable`] says may pass, reported as they happen (logs, metrics and
+//! [`crate::health`], so `/readyz` shows the outage), until shutdown.
 
 use crate::{PortError, Result};
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -19,7 +20,8 @@ pub fn outage_backoff() -> ExponentialBuilder {
 /// Runs `op` until it succeeds or fails with an error that is not
 /// [`PortError::Unavailable`]. An attempt under way is never cancelled; once `shutdown` fires,
 /// no new attempt starts and the last error is returned. Each retry is logged with what is
-/// retried and counted in `lambda_backend_retries_total{operation}`.
+/// retried and counted in `lambda_backend_retries_total{operation}`, and the operation is a
+/// problem in [`crate::health::global`] from its first failure until it succeeds.
 pub async fn retry_until_shutdown<T, F, Fut>(
     what: &'static str,
     shutdown: &CancellationToken,
@@ -32,10 +34,14 @@ where
     let mut delays = outage_backoff().build();
     loop {
         let error = match op().await {
-            Ok(v) => return Ok(v),
+            Ok(v) => {
+                crate::health::global().recovered(what);
+                return Ok(v);
+            }
             Err(e @ PortError::Unavailable(_)) if !shutdown.is_cancelled() => e,
             Err(e) => return Err(e),
         };
+        crate::health::global().failing(what, &error.to_string());
         let after = delays.next().unwrap_or(Duration::from_secs(10));
         metrics::counter!("lambda_backend_retries_total", "operation" => what).increment(1);
         tracing::warn!(%error, operation = what, retry_in_ms = after.as_millis() as u64, "Backend operation failed; retrying.");
@@ -63,6 +69,14 @@ mod tests {
         })
         .await;
         assert_eq!(r.unwrap(), 3, "three outages, then success");
+        assert!(
+            !crate::health::global()
+                .readiness()
+                .problems
+                .iter()
+                .any(|p| p.operation == "test"),
+            "a success clears the outage from /readyz"
+        );
         let calls = AtomicU32::new(0);
         let r: Result<()> = retry_until_shutdown("test", &shutdown, || async {
             calls.fetch_add(1, Ordering::SeqCst);
@@ -85,10 +99,17 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(30)).await;
             s.cancel();
         });
-        let r: Result<()> = retry_until_shutdown("test", &shutdown, || async {
+        let r: Result<()> = retry_until_shutdown("test.shutdown", &shutdown, || async {
             Err(PortError::Unavailable("down".into()))
         })
         .await;
         assert!(matches!(r, Err(PortError::Unavailable(m)) if m == "down"));
+        let readiness = crate::health::global().readiness();
+        let problem = readiness
+            .problems
+            .iter()
+            .find(|p| p.operation == "test.shutdown")
+            .expect("an outage never recovered stays on /readyz");
+        assert!(problem.attempts >= 2 && problem.error.contains("down"));
     }
 }

@@ -1,0 +1,73 @@
+//! The configuration as the command line layers it: `config show` with a file, environment
+//! overrides, secrets redacted, unknown keys refused.
+
+use std::process::Command;
+
+fn lambda_trends() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lambda-trends"));
+    // A clean environment: no stray LT__ variables from the caller.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("LT_") || k == "RUST_LOG" {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+#[test]
+fn config_show_layers_file_and_environment_and_never_prints_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lambda-trends.toml");
+    std::fs::write(
+        &file,
+        "[cassandra]\nusername = \"analyst\"\n[serving]\nlisten = \"0.0.0.0:9000\"\n",
+    )
+    .unwrap();
+    let out = lambda_trends()
+        .args(["--config", file.to_str().unwrap(), "config", "show"])
+        .env("LT__CASSANDRA__PASSWORD", "cassandra-pw-7f3a")
+        .env("LT__KAFKA__SASL_PASSWORD", "kafka-pw-91bc")
+        .env("LT__TELEMETRY__LISTEN", "0.0.0.0:9464")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "config show failed: {stderr}");
+    let shown: toml::Value = toml::from_str(&stdout).unwrap();
+    assert_eq!(
+        shown["serving"]["listen"].as_str(),
+        Some("0.0.0.0:9000"),
+        "from the file"
+    );
+    assert_eq!(
+        shown["telemetry"]["listen"].as_str(),
+        Some("0.0.0.0:9464"),
+        "from the environment"
+    );
+    assert_eq!(shown["cassandra"]["username"].as_str(), Some("analyst"));
+    assert_eq!(shown["cassandra"]["password"].as_str(), Some("<redacted>"));
+    assert_eq!(shown["kafka"]["sasl-password"].as_str(), Some("<redacted>"));
+    for secret in ["cassandra-pw-7f3a", "kafka-pw-91bc"] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret} was printed"
+        );
+    }
+}
+
+#[test]
+fn unknown_keys_are_refused_with_their_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("typo.toml");
+    std::fs::write(&file, "[serving]\nlisten-on = \"0.0.0.0:9000\"\n").unwrap();
+    let out = lambda_trends()
+        .args(["--config", file.to_str().unwrap(), "config", "show"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("listen-on"),
+        "the error names the key: {stderr}"
+    );
+}
