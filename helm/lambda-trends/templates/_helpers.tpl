@@ -214,7 +214,7 @@ the chart-created Secret to read instead of the default).
 {{- end }}
 {{- end }}
 {{- if $v.kafka.sasl.enabled }}
-{{ include "lambda-trends.secretEnv" (dict "root" $root "chartSecret" .chartSecret "env" "LT_KAFKA_SASL_PASSWORD" "entry" $v.secrets.kafkaSasl "key" "key" "chartKey" "kafka-sasl-password") }}
+{{ include "lambda-trends.secretEnv" (dict "root" $root "chartSecret" .chartSecret "env" "LT__KAFKA__SASL_PASSWORD" "entry" $v.secrets.kafkaSasl "key" "key" "chartKey" "kafka-sasl-password") }}
 {{- end }}
 {{- if $v.cassandra.auth.enabled }}
 {{ include "lambda-trends.secretEnv" (dict "root" $root "chartSecret" .chartSecret "env" "LT__CASSANDRA__USERNAME" "entry" $v.secrets.cassandra "key" "usernameKey" "chartKey" "cassandra-username") }}
@@ -539,4 +539,16 @@ when there are none (then no Secret is rendered).
 {{- range $key, $value := $data }}
 {{ $key }}: {{ $value | b64enc | quote }}
 {{- end }}
+{{- end }}
+
+{{/*
+A resource name that fits Kubernetes' 63-character limit: the name itself when short enough,
+else its first 54 characters and a hash of the whole name (so that two long names stay distinct).
+*/}}
+{{- define "lambda-trends.shortName" -}}
+{{- if le (len .) 63 -}}
+{{ . }}
+{{- else -}}
+{{ trunc 54 . | trimSuffix "-" }}-{{ sha256sum . | trunc 8 }}
+{{- end -}}
 {{- end }}
