@@ -7,7 +7,8 @@
 #      checked by the render tests instead;
 #   3. render tests (scripts/helm/render_tests.py): replicas, the speed-replicas check, the
 #      CronJob, the migration hook, secrets, probes, security contexts, selectors, the dashboard's
-#      metric names, the Dockerfile's COPY lines, and the rendered config file against the real
+#      metric names (and that the dashboard JSON is what scripts/helm/gen_dashboard.py writes),
+#      the Dockerfile's COPY lines, and the rendered config file against the real
 #      binary when it is built ($CARGO_TARGET_DIR/debug/lambda-trends);
 #   4. k8s/lambda-trends.yaml is what scripts/helm/render-k8s.sh renders today.
 # Installs helm, kubeconform (Go module proxy), PyYAML and kubernetes-validate (PyPI) into
@@ -70,6 +71,7 @@ printf '  %-45s k8s %-7s ' "k8s/examples/zookeeper-statefulset.yaml" "$kube_min"
   k8s/examples/zookeeper-statefulset.yaml
 
 step "Render tests"
+"$LT_PY" scripts/helm/gen_dashboard.py --check
 binary="$CARGO_TARGET_DIR/debug/lambda-trends"
 if [ -x "$binary" ]; then
   echo "  checking rendered configuration with $binary"

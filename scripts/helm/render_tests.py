@@ -496,6 +496,13 @@ def services_pdbs_and_servicemonitor_select_the_right_pods():
     deployments = kinds(docs, "Deployment")
     services = kinds(docs, "Service")
     metrics_services = [s for s in services if s["metadata"]["labels"].get("lambda-trends/metrics") == "true"]
+    for s in metrics_services:
+        # Headless, and listing unready pods: a pod is unready during a backend outage, which is
+        # when its metrics matter most.
+        assert s["spec"]["clusterIP"] == "None", s["metadata"]["name"]
+        assert s["spec"]["publishNotReadyAddresses"] is True, s["metadata"]["name"]
+        assert [p["name"] for p in s["spec"]["ports"]] == ["metrics"], s["metadata"]["name"]
+    assert len(metrics_services) == len(deployments)
     for d in deployments:
         labels = pod_labels(d)
         port_names = {p["name"] for p in pod_spec(d)["containers"][0]["ports"]}
@@ -515,9 +522,7 @@ def services_pdbs_and_servicemonitor_select_the_right_pods():
     sel = sm["spec"]["selector"]["matchLabels"]
     monitored = [s for s in services if matches(sel, s["metadata"]["labels"])]
     assert sorted(s["metadata"]["name"] for s in monitored) == sorted(s["metadata"]["name"] for s in metrics_services)
-    endpoint_ports = {e["port"] for e in sm["spec"]["endpoints"]}
-    for s in monitored:
-        assert {p["name"] for p in s["spec"]["ports"]} & endpoint_ports, s["metadata"]["name"]
+    assert [e["port"] for e in sm["spec"]["endpoints"]] == ["metrics"]
     assert all(e["path"] == "/metrics" for e in sm["spec"]["endpoints"])
     for pdb in kinds(docs, "PodDisruptionBudget"):
         selected = [d for d in deployments if matches(pdb["spec"]["selector"]["matchLabels"], pod_labels(d))]

@@ -487,8 +487,10 @@ spec:
 {{- end }}
 
 {{/*
-A headless Service exposing a component's metrics port, for the ServiceMonitor.
-Call with (dict "root" $ "component" "speed" "name" "...-speed-metrics" "source" "").
+A headless Service in front of a component's /metrics, for the ServiceMonitor. It lists pods
+that are not ready too (publishNotReadyAddresses): a pod is unready during a backend outage,
+which is when its metrics matter most. Call with
+(dict "root" $ "component" "speed" "name" "...-speed-metrics" "source" "" "port" 9464 "targetPort" "metrics").
 */}}
 {{- define "lambda-trends.metricsService" -}}
 {{- $labelArgs := dict "root" .root "component" .component "source" .source -}}
@@ -501,12 +503,13 @@ metadata:
     lambda-trends/metrics: "true"
 spec:
   clusterIP: None
+  publishNotReadyAddresses: true
   selector:
     {{- include "lambda-trends.componentSelectorLabels" $labelArgs | nindent 4 }}
   ports:
     - name: metrics
-      port: {{ .root.Values.telemetry.port }}
-      targetPort: metrics
+      port: {{ .port }}
+      targetPort: {{ .targetPort }}
       protocol: TCP
 {{- end }}
 
