@@ -2,7 +2,8 @@
 # Every test: formatting, lints, unit/property/conformance/end-to-end tests (the conformance and
 # integration tests against real ZooKeeper, Kafka and Cassandra, which scripts/it/up.sh installs
 # from Maven Central and starts), and the browser test of the dashboard against a real
-# `lambda-trends up`. Installs what it needs (npm packages, Debian's chromium, server jars).
+# `lambda-trends up`, and the Helm chart (lint, render, offline schema validation, render tests).
+# Installs what it needs (npm packages, Debian's chromium, server jars, helm and kubeconform).
 # Used by .ci/run.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -28,6 +29,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test (unit, property, conformance, end-to-end)"
 cargo test --workspace
+
+step "Helm chart and Kubernetes manifests (scripts/test-helm.sh)"
+scripts/test-helm.sh
 
 step "Browser test: the dashboard against a running lambda-trends up"
 scripts/browser-test.sh

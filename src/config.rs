@@ -92,6 +92,7 @@ pub struct Overrides {
     pub recompute_every: Option<u64>,
     pub source: Option<String>,
     pub replay_path: Option<PathBuf>,
+    pub replay_speed: Option<f64>,
     pub max_posts: Option<u64>,
 }
 
@@ -148,8 +149,15 @@ impl Config {
             };
         }
         if let Some(p) = &flags.replay_path {
-            cfg.collector.replay_path = p.clone();
+            cfg.collector.replay.path = p.clone();
             cfg.collector.source = SourceKind::Replay;
+        }
+        if let Some(s) = flags.replay_speed {
+            anyhow::ensure!(
+                s >= 0.0 && s.is_finite(),
+                "--speed must be 0 (use --rate) or a factor over the recorded pace, e.g. 1 or 60"
+            );
+            cfg.collector.replay.speed = s;
         }
         if let Some(m) = flags.max_posts {
             cfg.collector.max_posts = m;

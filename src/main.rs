@@ -43,21 +43,40 @@ enum Command {
         #[arg(long)]
         recompute_every: Option<u64>,
     },
-    /// Runs the collector alone.
+    /// Runs the collector alone: reads one source and appends its posts to the event log.
+    ///
+    /// Sources:
+    ///
+    ///   synthetic  a seeded firehose: a Zipf hashtag vocabulary, a diurnal curve and bursts
+    ///              (`[collector.synthetic]`); exact, reproducible, no network.
+    ///
+    ///   replay     a recorded file (--file): X API v2 stream lines or search/timeline pages,
+    ///              or v1.1 statuses, plain or gzip; at --rate posts/s, or the recorded pace
+    ///              times --speed.
+    ///
+    ///   jetstream  Bluesky's live firehose, free and without an account
+    ///              (`[collector.jetstream]`: instances, a cursor file to resume from).
+    ///
+    ///   x-sample   the X API v2 sampled stream (a paid X plan; the bearer token comes from
+    ///              $X_BEARER_TOKEN or `collector.x.bearer-token-file`).
+    ///
+    /// Malformed input goes to the `posts-dlq` topic with its reason; SIGTERM flushes and stops.
+    #[command(verbatim_doc_comment)]
     Collect {
-        /// `synthetic` (a seeded Zipf firehose), `replay` (a file of X API v2 stream lines, see
-        /// --file) or `jetstream` (Bluesky's live firehose; `[collector.jetstream]` in the config
-        /// sets the instances and a cursor file to resume from) or `x-sample` (the X API v2
-        /// sampled stream; the bearer token comes from $X_BEARER_TOKEN or
-        /// `collector.x.bearer-token-file`).
+        /// `synthetic`, `replay`, `jetstream` or `x-sample` (default: `collector.source`,
+        /// `synthetic` unless configured).
         #[arg(long)]
         source: Option<String>,
-        /// The file for `--source replay` (X API v2 stream lines).
+        /// The file for `--source replay` (implies it).
         #[arg(long)]
         file: Option<PathBuf>,
-        /// Posts per second (0: as fast as possible).
+        /// Posts per second for `synthetic` and `replay` (0: as fast as possible).
         #[arg(long)]
         rate: Option<f64>,
+        /// `replay` at the recorded pace times this factor (1: as recorded, 60: an hour a
+        /// minute) instead of --rate.
+        #[arg(long)]
+        speed: Option<f64>,
         /// Stop after this many posts.
         #[arg(long)]
         max_posts: Option<u64>,
@@ -123,10 +142,12 @@ async fn main() -> Result<()> {
             source,
             file,
             rate,
+            speed,
             max_posts,
         } => {
             overrides.source = source.clone();
             overrides.replay_path = file.clone();
+            overrides.replay_speed = *speed;
             overrides.rate = *rate;
             overrides.max_posts = *max_posts;
         }

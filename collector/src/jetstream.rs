@@ -204,7 +204,7 @@ impl JetstreamSource {
     fn disconnect(&mut self, cause: &'static str, detail: &str) {
         self.socket = None;
         metrics::counter!(
-            "lambda_collector_source_reconnects_total",
+            "lambda_collector_reconnects_total",
             "source" => SOURCE,
             "cause" => cause
         )
@@ -252,14 +252,13 @@ impl JetstreamSource {
 
     /// Handles one text frame: updates the cursor and queues the post or rejection, if any.
     fn on_text(&mut self, text: &str) {
-        metrics::counter!("lambda_collector_source_received_total", "source" => SOURCE)
-            .increment(1);
+        metrics::counter!("lambda_collector_received_total", "source" => SOURCE).increment(1);
         match parse_event(text) {
             Ok(parsed) => {
                 if let Some(t) = parsed.time_us {
                     self.cursor = Some(self.cursor.map_or(t, |c| c.max(t)));
                     let lag = chrono::Utc::now().timestamp_micros() - t;
-                    metrics::gauge!("lambda_collector_source_lag_seconds", "source" => SOURCE)
+                    metrics::gauge!("lambda_collector_lag_seconds", "source" => SOURCE)
                         .set(lag as f64 / 1e6);
                 }
                 if let Some((key, post)) = parsed.post {
@@ -275,13 +274,9 @@ impl JetstreamSource {
         self.save_cursor(false);
     }
 
+    /// Queues malformed input for the dead-letter topic (the publisher counts it in
+    /// `lambda_collector_malformed_total`).
     fn reject(&mut self, raw: String, code: &'static str, reason: String) {
-        metrics::counter!(
-            "lambda_collector_source_malformed_total",
-            "source" => SOURCE,
-            "reason" => code
-        )
-        .increment(1);
         self.pending
             .push_back(SourceEvent::Malformed { raw, reason, code });
     }
@@ -368,7 +363,7 @@ impl LiveSource for JetstreamSource {
                     match message {
                         Message::Text(text) => self.on_text(text.as_str()),
                         Message::Binary(bytes) => {
-                            metrics::counter!("lambda_collector_source_received_total", "source" => SOURCE)
+                            metrics::counter!("lambda_collector_received_total", "source" => SOURCE)
                                 .increment(1);
                             self.reject(
                                 String::from_utf8_lossy(&bytes).into_owned(),

@@ -5,8 +5,8 @@
 //! retried with backoff until it succeeds or the collector is shut down, so nothing the source
 //! produced is silently dropped.
 
+use crate::replay::{ReplayConfig, ReplaySource};
 use crate::synthetic::{GroundTruth, SyntheticConfig, SyntheticSource};
-use crate::x_replay::{ReplayItem, parse_line};
 use model::avro::PostCodec;
 use model::{POSTS_DLQ_TOPIC, POSTS_TOPIC, Post};
 use ports::retry::retry_until_shutdown;
@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncBufReadExt;
 use tokio_util::sync::CancellationToken;
 
 /// Which source the collector reads.
@@ -24,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 pub enum SourceKind {
     /// The synthetic generator.
     Synthetic,
-    /// A file of X API v2 stream lines.
+    /// A recorded file ([`crate::replay`]).
     Replay,
     /// Bluesky Jetstream, live.
     Jetstream,
@@ -44,8 +43,8 @@ pub struct CollectorConfig {
     pub max_posts: u64,
     /// Posts per append.
     pub batch_size: usize,
-    /// The file read by the `replay` source.
-    pub replay_path: PathBuf,
+    /// The `replay` source's settings.
+    pub replay: ReplayConfig,
     /// The synthetic source's settings.
     pub synthetic: SyntheticConfig,
     /// The Bluesky Jetstream source's settings.
@@ -61,7 +60,7 @@ impl Default for CollectorConfig {
             rate: 2000.0,
             max_posts: 0,
             batch_size: 1000,
-            replay_path: PathBuf::new(),
+            replay: ReplayConfig::default(),
             synthetic: SyntheticConfig::default(),
             jetstream: crate::jetstream::JetstreamConfig::default(),
             x: crate::x_stream::XStreamConfig::default(),
@@ -81,9 +80,9 @@ pub async fn run_live(
 ) -> Result<CollectorStats, CollectorError> {
     use crate::source::SourceEvent;
     let linger = Duration::from_millis(200);
-    let mut publisher = Publisher::start(log, codec, &shutdown).await?;
+    let mut publisher = Publisher::start(log, codec, &shutdown, source.name()).await?;
     let mut batch: Vec<Post> = Vec::with_capacity(cfg.batch_size);
-    tracing::info!(source = source.name(), "Live collector started.");
+    tracing::info!(source = source.name(), "Collector started.");
     while remaining(cfg, &publisher.stats) > batch.len() as u64 {
         let event = if batch.is_empty() {
             source.next(&shutdown).await?
@@ -114,7 +113,7 @@ pub async fn run_live(
         source = source.name(),
         posts = publisher.stats.posts,
         rejected = publisher.stats.rejected,
-        "Live collector stopped."
+        "Collector stopped."
     );
     Ok(publisher.stats)
 }
@@ -153,6 +152,8 @@ struct Publisher {
     codec: PostCodec,
     shutdown: CancellationToken,
     stats: CollectorStats,
+    /// The source's name, the `source` label of the metrics.
+    source: &'static str,
 }
 
 impl Publisher {
@@ -161,6 +162,7 @@ impl Publisher {
         log: Arc<dyn EventLog>,
         codec: PostCodec,
         shutdown: &CancellationToken,
+        source: &'static str,
     ) -> Result<Self, CollectorError> {
         log.ensure_topic(POSTS_TOPIC).await?;
         log.ensure_topic(POSTS_DLQ_TOPIC).await?;
@@ -169,6 +171,7 @@ impl Publisher {
             codec,
             shutdown: shutdown.clone(),
             stats: CollectorStats::default(),
+            source,
         })
     }
 
@@ -190,16 +193,22 @@ impl Publisher {
         })
         .await?;
         self.stats.posts += posts.len() as u64;
-        metrics::counter!("lambda_collector_sent_posts_total").increment(posts.len() as u64);
+        metrics::counter!("lambda_collector_posts_written_total", "source" => self.source)
+            .increment(posts.len() as u64);
         Ok(())
     }
 
     async fn reject(&mut self, line: &str, reason: &str, code: &str) -> Result<(), CollectorError> {
-        metrics::counter!("lambda_collector_rejected_total", "reason" => code.to_string())
-            .increment(1);
+        metrics::counter!(
+            "lambda_collector_malformed_total",
+            "source" => self.source,
+            "reason" => code.to_string()
+        )
+        .increment(1);
         tracing::warn!(
+            source = self.source,
             reason,
-            "Rejected an input line; sending it to the dead-letter topic."
+            "Rejected malformed input; sending it to the dead-letter topic."
         );
         let record = NewRecord {
             key: Vec::new(),
@@ -207,6 +216,7 @@ impl Publisher {
             headers: vec![
                 ("lt-reason".into(), reason.as_bytes().to_vec()),
                 ("lt-reason-code".into(), code.as_bytes().to_vec()),
+                ("lt-source".into(), self.source.as_bytes().to_vec()),
             ],
         };
         let log = self.log.clone();
@@ -237,14 +247,14 @@ pub async fn run(
             let mut source = crate::x_stream::XStreamSource::new(cfg.x.clone())?;
             return run_live(log, codec, &cfg, &mut source, shutdown).await;
         }
-        SourceKind::Synthetic | SourceKind::Replay => {}
+        SourceKind::Replay => {
+            let mut source = ReplaySource::open(&cfg.replay, cfg.rate)?;
+            return run_live(log, codec, &cfg, &mut source, shutdown).await;
+        }
+        SourceKind::Synthetic => {}
     }
-    let mut publisher = Publisher::start(log, codec, &shutdown).await?;
-    match cfg.source {
-        SourceKind::Synthetic => run_synthetic(&mut publisher, &cfg, &shutdown, truth).await?,
-        SourceKind::Replay => run_replay(&mut publisher, &cfg, &shutdown).await?,
-        SourceKind::Jetstream | SourceKind::XSample => unreachable!("live sources return above"),
-    }
+    let mut publisher = Publisher::start(log, codec, &shutdown, "synthetic").await?;
+    run_synthetic(&mut publisher, &cfg, &shutdown, truth).await?;
     tracing::info!(
         posts = publisher.stats.posts,
         rejected = publisher.stats.rejected,
@@ -267,32 +277,33 @@ async fn run_synthetic(
     shutdown: &CancellationToken,
     truth: Option<Arc<Mutex<GroundTruth>>>,
 ) -> Result<(), CollectorError> {
-    let mut source = SyntheticSource::new(&cfg.synthetic);
-    let tick = Duration::from_millis(50);
-    let started = tokio::time::Instant::now();
-    let mut produced: u64 = 0;
-    let mut batch: Vec<Post> = Vec::with_capacity(cfg.batch_size);
+    cfg.synthetic
+        .validate()
+        .map_err(|e| CollectorError::Config(format!("collector.synthetic: {e}")))?;
+    // Posts are generated on a thread of their own, so at high rates generating overlaps
+    // encoding and appending; the bounded channel keeps the generator at most a few batches
+    // ahead of the log.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Post>>(4);
+    let generator = {
+        let cfg = cfg.clone();
+        std::thread::Builder::new()
+            .name("synthetic".into())
+            .spawn(move || generate_synthetic(&cfg, tx))
+            .map_err(|e| CollectorError::Config(format!("cannot start the generator: {e}")))?
+    };
     tracing::info!(rate = cfg.rate, "Synthetic collector started.");
-    while !shutdown.is_cancelled() && remaining(cfg, &publisher.stats) > 0 {
-        // How many posts are due by now at the configured rate.
-        let due = if cfg.rate > 0.0 {
-            (started.elapsed().as_secs_f64() * cfg.rate) as u64
-        } else {
-            produced + cfg.batch_size as u64
+    loop {
+        let batch = tokio::select! {
+            b = rx.recv() => b,
+            _ = shutdown.cancelled() => None,
         };
-        let n = due
-            .saturating_sub(produced)
-            .min(remaining(cfg, &publisher.stats))
-            .min(cfg.batch_size.max(1) as u64);
-        if n == 0 {
-            tokio::select! { _ = tokio::time::sleep(tick) => {}, _ = shutdown.cancelled() => break }
-            continue;
-        }
-        let now = chrono::Utc::now().timestamp_millis();
-        batch.clear();
-        batch.extend((0..n).map(|_| source.next_post(now)));
+        let Some(batch) = batch else { break };
         publisher.publish(&batch).await?;
-        produced += n;
+        if let Some(last) = batch.last() {
+            let lag = chrono::Utc::now().timestamp_millis() - last.timestamp;
+            metrics::gauge!("lambda_collector_lag_seconds", "source" => "synthetic")
+                .set(lag as f64 / 1000.0);
+        }
         if let Some(t) = &truth {
             let mut t = t.lock().expect("ground truth poisoned");
             for p in &batch {
@@ -300,55 +311,52 @@ async fn run_synthetic(
             }
         }
     }
+    drop(rx);
+    let _ = generator.join();
     Ok(())
 }
 
-async fn run_replay(
-    publisher: &mut Publisher,
-    cfg: &CollectorConfig,
-    shutdown: &CancellationToken,
-) -> Result<(), CollectorError> {
-    let path = cfg.replay_path.clone();
-    let file = tokio::fs::File::open(&path)
-        .await
-        .map_err(|source| CollectorError::Io {
-            path: path.clone(),
-            source,
-        })?;
-    let mut lines = tokio::io::BufReader::new(file).lines();
-    let started = tokio::time::Instant::now();
-    let mut batch: Vec<Post> = Vec::with_capacity(cfg.batch_size);
-    tracing::info!(path = %path.display(), "Replay collector started.");
-    loop {
-        if shutdown.is_cancelled() || remaining(cfg, &publisher.stats) <= batch.len() as u64 {
-            break;
-        }
-        let line = match lines.next_line().await {
-            Ok(Some(l)) => l,
-            Ok(None) => break,
-            Err(source) => return Err(CollectorError::Io { path, source }),
+/// The generator thread: posts at `cfg.rate` per second on average, shaped by the diurnal
+/// curve ([`SyntheticConfig::posts_between`]), stamped with the time they are made, in batches
+/// of at most `cfg.batch_size`; `cfg.max_posts` in all. Stops when the receiver is dropped.
+fn generate_synthetic(cfg: &CollectorConfig, tx: tokio::sync::mpsc::Sender<Vec<Post>>) {
+    let mut source = SyntheticSource::new(&cfg.synthetic);
+    let batch_size = cfg.batch_size.max(1) as u64;
+    let limit = if cfg.max_posts == 0 {
+        u64::MAX
+    } else {
+        cfg.max_posts
+    };
+    let started = std::time::Instant::now();
+    let start_ms = chrono::Utc::now().timestamp_millis();
+    let mut produced: u64 = 0;
+    while produced < limit {
+        let now_ms = start_ms + started.elapsed().as_millis() as i64;
+        let due = if cfg.rate > 0.0 {
+            cfg.synthetic.posts_between(cfg.rate, start_ms, now_ms) as u64
+        } else {
+            produced + batch_size
         };
-        match parse_line(&line) {
-            Ok(ReplayItem::Post(p)) => batch.push(p),
-            Ok(ReplayItem::KeepAlive) => {}
-            Ok(ReplayItem::StreamError { title, detail, .. }) => {
-                tracing::warn!(title, detail, "The recorded stream reported an error.");
+        let n = due
+            .saturating_sub(produced)
+            .min(limit - produced)
+            .min(batch_size);
+        if n == 0 {
+            // Until about the next post, at most 50 ms (so a stopped collector stops soon).
+            let per_sec = cfg.rate * cfg.synthetic.rate_factor(now_ms);
+            let wait = (1.0 / per_sec.max(1e-3)).min(0.05);
+            std::thread::sleep(Duration::from_secs_f64(wait));
+            if tx.is_closed() {
+                return;
             }
-            Err(e) => {
-                publisher
-                    .reject(&line, &e.to_string(), e.reason_code())
-                    .await?
-            }
+            continue;
         }
-        if batch.len() >= cfg.batch_size.max(1) {
-            publisher.publish(&batch).await?;
-            batch.clear();
-            if cfg.rate > 0.0 {
-                let due = Duration::from_secs_f64(publisher.stats.posts as f64 / cfg.rate);
-                tokio::time::sleep_until(started + due).await;
-            }
+        let now = chrono::Utc::now().timestamp_millis();
+        let batch: Vec<Post> = (0..n).map(|_| source.next_post(now)).collect();
+        metrics::counter!("lambda_collector_received_total", "source" => "synthetic").increment(n);
+        produced += n;
+        if tx.blocking_send(batch).is_err() {
+            return;
         }
     }
-    publisher.publish(&batch).await?;
-    Ok(())
 }

@@ -9,11 +9,16 @@
 //! `café`). A tag is drawn by its Zipf rank ([`SyntheticConfig::zipf_exponent`]), so a few tags
 //! dominate and there is a long tail.
 //!
-//! So that a live dashboard moves, one vocabulary word *trends* in each window of
-//! [`SyntheticConfig::burst_every_secs`] seconds: while the window lasts, each hashtag of a post is
-//! that word with probability [`SyntheticConfig::burst_share`]. The word is chosen from the seed
-//! and the window number alone (see [`SyntheticSource::trending_at`]), skipping the top 1 % of the
-//! vocabulary so the rise is visible.
+//! Bursts: every [`SyntheticConfig::burst_every_secs`] seconds a word *bursts* for
+//! [`SyntheticConfig::burst_secs`] seconds: it is drawn [`SyntheticConfig::burst_factor`] times as
+//! often as its Zipf rank says (50× for ten minutes by default; the other words keep their
+//! relative odds). The word is chosen from the seed and the burst number alone (see
+//! [`SyntheticSource::trending_at`]), among ranks between 1 % and 10 % of the vocabulary, so the
+//! rise is visible and takes it near the top.
+//!
+//! Volume: [`SyntheticConfig::rate_factor`] is a diurnal curve, `1 + A·cos(2π(t − peak)/24 h)`,
+//! that the collector multiplies its rate by (and [`SyntheticConfig::posts_between`] integrates),
+//! so a day of synthetic traffic has a busy evening and a quiet night, as real traffic has.
 //!
 //! Posts carry `hashtags: None`, so every consumer extracts the tags from the text and the
 //! extractor is exercised. Every vocabulary word starts with a letter and holds only letters, marks,
@@ -50,16 +55,23 @@ pub struct SyntheticConfig {
     pub max_tags_per_post: usize,
     /// Number of distinct authors, user ids `1..=authors` (default 100 000; at least 1).
     pub authors: u64,
-    /// Length of a trending window in seconds (default 60); 0 disables trending bursts.
+    /// Seconds from one burst's start to the next (default 1800); 0 disables bursts.
     pub burst_every_secs: u64,
-    /// Probability, in `[0, 1]`, that a hashtag is the trending word of the current window instead of
-    /// a Zipf draw (default 0.2); 0 disables trending bursts.
-    pub burst_share: f64,
+    /// How long a burst lasts, seconds (default 600; at most `burst-every-secs`); 0 disables bursts.
+    pub burst_secs: u64,
+    /// How many times as often the bursting word is drawn (default 50; at least 1, 1 disables bursts).
+    pub burst_factor: f64,
+    /// Amplitude `A` of the diurnal curve of the post rate, in `[0, 1)` (default 0.5: from half the
+    /// mean rate at night to 1.5 times it at the peak); 0 gives a flat rate.
+    pub diurnal_amplitude: f64,
+    /// Hour of the day (UTC, `[0, 24)`) when the diurnal curve peaks (default 19).
+    pub diurnal_peak_hour: f64,
 }
 
 impl Default for SyntheticConfig {
     /// `seed` 42, `vocabulary` 5000, `zipf-exponent` 1.1, `hashtag-post-ratio` 0.125,
-    /// `max-tags-per-post` 4, `authors` 100 000, `burst-every-secs` 60, `burst-share` 0.2.
+    /// `max-tags-per-post` 4, `authors` 100 000, `burst-every-secs` 1800, `burst-secs` 600,
+    /// `burst-factor` 50, `diurnal-amplitude` 0.5, `diurnal-peak-hour` 19.
     fn default() -> Self {
         SyntheticConfig {
             seed: 42,
@@ -68,8 +80,11 @@ impl Default for SyntheticConfig {
             hashtag_post_ratio: 0.125,
             max_tags_per_post: 4,
             authors: 100_000,
-            burst_every_secs: 60,
-            burst_share: 0.2,
+            burst_every_secs: 1800,
+            burst_secs: 600,
+            burst_factor: 50.0,
+            diurnal_amplitude: 0.5,
+            diurnal_peak_hour: 19.0,
         }
     }
 }
@@ -99,10 +114,28 @@ impl SyntheticConfig {
         if self.authors == 0 {
             problems.push("authors must be at least 1".to_owned());
         }
-        if !(0.0..=1.0).contains(&self.burst_share) {
+        if !(self.burst_factor.is_finite() && self.burst_factor >= 1.0) {
             problems.push(format!(
-                "burst-share must be in [0, 1], got {}",
-                self.burst_share
+                "burst-factor must be finite and >= 1, got {}",
+                self.burst_factor
+            ));
+        }
+        if self.burst_secs > self.burst_every_secs && self.burst_every_secs > 0 {
+            problems.push(format!(
+                "burst-secs ({}) must not exceed burst-every-secs ({})",
+                self.burst_secs, self.burst_every_secs
+            ));
+        }
+        if !(0.0..1.0).contains(&self.diurnal_amplitude) {
+            problems.push(format!(
+                "diurnal-amplitude must be in [0, 1), got {}",
+                self.diurnal_amplitude
+            ));
+        }
+        if !(0.0..24.0).contains(&self.diurnal_peak_hour) {
+            problems.push(format!(
+                "diurnal-peak-hour must be in [0, 24), got {}",
+                self.diurnal_peak_hour
             ));
         }
         if problems.is_empty() {
@@ -110,6 +143,39 @@ impl SyntheticConfig {
         } else {
             Err(problems.join("; "))
         }
+    }
+}
+
+const DAY_MS: f64 = 86_400_000.0;
+
+impl SyntheticConfig {
+    fn amplitude(&self) -> f64 {
+        if (0.0..1.0).contains(&self.diurnal_amplitude) {
+            self.diurnal_amplitude
+        } else {
+            0.0
+        }
+    }
+
+    fn phase(&self, timestamp_ms: i64) -> f64 {
+        let peak_ms = self.diurnal_peak_hour.rem_euclid(24.0) * 3_600_000.0;
+        std::f64::consts::TAU * ((timestamp_ms as f64 - peak_ms).rem_euclid(DAY_MS) / DAY_MS)
+    }
+
+    /// The diurnal curve at `timestamp_ms`: the factor the mean rate is multiplied by,
+    /// `1 + A·cos(2π(t − peak)/day)`, between `1 − A` and `1 + A`, with a mean of 1 over a day.
+    pub fn rate_factor(&self, timestamp_ms: i64) -> f64 {
+        1.0 + self.amplitude() * self.phase(timestamp_ms).cos()
+    }
+
+    /// Posts due between `from_ms` and `to_ms` at a mean rate of `rate` posts per second shaped
+    /// by the diurnal curve: the integral of `rate × rate_factor` (exact, not sampled).
+    pub fn posts_between(&self, rate: f64, from_ms: i64, to_ms: i64) -> f64 {
+        let seconds = (to_ms - from_ms) as f64 / 1000.0;
+        let wave = self.amplitude() * DAY_MS / 1000.0 / std::f64::consts::TAU
+            * (self.phase(to_ms).sin() - self.phase(from_ms).sin());
+        // Whole days wrap the phase; the sine difference is still the exact integral.
+        rate * (seconds + wave)
     }
 }
 
@@ -132,7 +198,11 @@ pub struct SyntheticSource {
     max_tags: usize,
     authors: u64,
     burst_every_ms: i64,
-    burst_share: f64,
+    burst_ms: i64,
+    burst_factor: f64,
+    /// `H(n, s)`, the normaliser of the Zipf law, for a word's probability.
+    zipf_norm: f64,
+    zipf_exponent: f64,
     last_tweetid: i64,
     /// Vocabulary indices of the hashtags of the last post (reused buffer).
     picked: Vec<usize>,
@@ -162,6 +232,15 @@ impl SyntheticSource {
             .expect("n >= 1 and s >= 0 are valid Zipf parameters");
         let burst_every_ms =
             i64::try_from(cfg.burst_every_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let burst_ms = i64::try_from(cfg.burst_secs.saturating_mul(1000))
+            .unwrap_or(i64::MAX)
+            .min(burst_every_ms);
+        let burst_factor = if cfg.burst_factor.is_finite() && cfg.burst_factor >= 1.0 {
+            cfg.burst_factor
+        } else {
+            defaults.burst_factor
+        };
+        let zipf_norm = (1..=words.len()).map(|k| (k as f64).powf(-exponent)).sum();
         SyntheticSource {
             seed: cfg.seed,
             rng: StdRng::seed_from_u64(splitmix64(cfg.seed ^ 0x05EE_D0FF_0575)),
@@ -171,7 +250,10 @@ impl SyntheticSource {
             max_tags: cfg.max_tags_per_post.max(1),
             authors: cfg.authors.max(1),
             burst_every_ms,
-            burst_share: share(cfg.burst_share),
+            burst_ms,
+            burst_factor,
+            zipf_norm,
+            zipf_exponent: exponent,
             last_tweetid: 0,
             picked: Vec::with_capacity(cfg.max_tags_per_post.clamp(1, 64)),
             filler: FILLER.split_whitespace().collect(),
@@ -210,9 +292,9 @@ impl SyntheticSource {
         }
     }
 
-    /// The key of the word trending at `timestamp_ms`, or `None` when bursts are disabled. The word
-    /// depends only on the seed and the window `timestamp_ms / burst_every_secs`; it is drawn from
-    /// the vocabulary without its top 1 % of ranks.
+    /// The key of the word bursting at `timestamp_ms`, or `None` outside bursts (and when they
+    /// are disabled). The word depends only on the seed and the burst number
+    /// `timestamp_ms / burst_every_secs`; its rank is between 1 % and 10 % of the vocabulary.
     pub fn trending_at(&self, timestamp_ms: i64) -> Option<&str> {
         self.burst_index(timestamp_ms)
             .map(|i| self.words[i].key.as_str())
@@ -231,14 +313,26 @@ impl SyntheticSource {
     }
 
     fn burst_index(&self, timestamp_ms: i64) -> Option<usize> {
-        if self.burst_every_ms == 0 || self.burst_share <= 0.0 {
+        if self.burst_every_ms == 0 || self.burst_ms == 0 || self.burst_factor <= 1.0 {
             return None;
         }
         let window = timestamp_ms.div_euclid(self.burst_every_ms);
+        if timestamp_ms - window * self.burst_every_ms >= self.burst_ms {
+            return None;
+        }
         let h = splitmix64(self.seed ^ (window as u64).wrapping_mul(0xA076_1D64_78BD_642F));
         let n = self.words.len();
-        let skip = n / 100;
-        Some(skip + (h % (n - skip) as u64) as usize)
+        let (low, high) = (n / 100, (n / 10).max(n / 100 + 1));
+        Some(low + (h % (high - low) as u64) as usize)
+    }
+
+    /// The chance that a draw is replaced by the bursting word at `index`, chosen so that word is
+    /// drawn `burst_factor` times as often as its Zipf probability `p` (relative to the others):
+    /// `q + (1 − q)·p = f·p / (1 + (f − 1)·p)`, i.e. `q = (f − 1)·p / (1 + (f − 1)·p)`.
+    fn burst_replacement(&self, index: usize) -> f64 {
+        let p = ((index + 1) as f64).powf(-self.zipf_exponent) / self.zipf_norm;
+        let boost = (self.burst_factor - 1.0) * p;
+        boost / (1.0 + boost)
     }
 
     /// Author ids `1..=authors`, skewed towards small ids (some accounts post a lot more).
@@ -253,11 +347,13 @@ impl SyntheticSource {
             n += 1;
         }
         let n = n.min(self.words.len());
-        let burst = self.burst_index(timestamp_ms);
+        let burst = self
+            .burst_index(timestamp_ms)
+            .map(|b| (b, self.burst_replacement(b)));
         for _ in 0..n {
             for _attempt in 0..8 {
                 let index = match burst {
-                    Some(b) if self.rng.random_bool(self.burst_share) => b,
+                    Some((b, q)) if self.rng.random_bool(q) => b,
                     _ => {
                         let rank = self.zipf.sample(&mut self.rng) as usize;
                         rank.clamp(1, self.words.len()) - 1
@@ -1035,35 +1131,97 @@ mod tests {
     }
 
     #[test]
-    fn a_word_trends_in_each_burst_window() {
-        let cfg = SyntheticConfig::default();
+    fn a_word_bursts_fifty_fold_for_ten_minutes_of_every_half_hour() {
+        let cfg = SyntheticConfig {
+            vocabulary: 200,
+            hashtag_post_ratio: 1.0,
+            max_tags_per_post: 1,
+            ..SyntheticConfig::default()
+        };
         let mut src = SyntheticSource::new(&cfg);
-        let window0 = T0 - T0.rem_euclid(60_000);
-        let trending = src.trending_at(window0).unwrap().to_owned();
-        assert_eq!(src.trending_at(window0 + 59_999), Some(trending.as_str()));
-        let later: HashSet<String> = (1..20)
-            .map(|w| src.trending_at(window0 + w * 60_000).unwrap().to_owned())
+        let start = T0 - T0.rem_euclid(1_800_000);
+        let word = src.trending_at(start).unwrap().to_owned();
+        assert_eq!(src.trending_at(start + 599_999), Some(word.as_str()));
+        assert_eq!(src.trending_at(start + 600_000), None, "ten minutes only");
+        assert_eq!(src.trending_at(start + 1_799_999), None);
+        let later: HashSet<String> = (1..30)
+            .map(|b| src.trending_at(start + b * 1_800_000).unwrap().to_owned())
             .collect();
-        assert!(later.len() > 10, "windows trend different words");
-        let rank = src.words.iter().position(|w| w.key == trending).unwrap() + 1;
-        assert!(rank > 50, "not a top-1% word: rank {rank}");
-        let mut truth = GroundTruth::default();
-        for i in 0..60_000 {
-            truth.record(&src.next_post(window0 + i));
-        }
-        let top: Vec<String> = truth.top(3).into_iter().map(|(k, _)| k).collect();
-        assert!(top.contains(&trending), "{trending} in top 3: {top:?}");
+        assert!(later.len() > 5, "bursts pick different words: {later:?}");
+        let rank = src.words.iter().position(|w| w.key == word).unwrap() + 1;
+        assert!(
+            (2..=20).contains(&rank),
+            "a rank between 1 % and 10 %: {rank}"
+        );
+        // The word's share of hashtags inside the burst and outside it, against its Zipf
+        // probability p: f·p / (1 + (f − 1)·p) inside (50× relative to the others), p outside.
+        let share = |src: &mut SyntheticSource, at: i64| {
+            let mut truth = GroundTruth::default();
+            for _ in 0..100_000 {
+                truth.record(&src.next_post(at));
+            }
+            truth.total(&word) as f64 / truth.posts_with_hashtags() as f64
+        };
+        let p = (rank as f64).powf(-cfg.zipf_exponent) / src.zipf_norm;
+        let inside = share(&mut src, start + 1000);
+        let outside = share(&mut src, start + 900_000);
+        let expected = 50.0 * p / (1.0 + 49.0 * p);
+        assert!(
+            (inside / expected - 1.0).abs() < 0.05,
+            "inside {inside:.4}, expected {expected:.4} (p {p:.5})"
+        );
+        assert!(
+            (outside / p - 1.0).abs() < 0.2,
+            "outside {outside:.5}, p {p:.5}"
+        );
         // Disabled bursts.
-        let off = SyntheticSource::new(&SyntheticConfig {
-            burst_every_secs: 0,
-            ..cfg.clone()
-        });
-        assert_eq!(off.trending_at(T0), None);
-        let off = SyntheticSource::new(&SyntheticConfig {
-            burst_share: 0.0,
+        for off in [
+            SyntheticConfig {
+                burst_every_secs: 0,
+                ..cfg.clone()
+            },
+            SyntheticConfig {
+                burst_secs: 0,
+                ..cfg.clone()
+            },
+            SyntheticConfig {
+                burst_factor: 1.0,
+                ..cfg.clone()
+            },
+        ] {
+            assert_eq!(SyntheticSource::new(&off).trending_at(start), None);
+        }
+    }
+
+    #[test]
+    fn the_diurnal_curve_peaks_in_the_evening_and_integrates_exactly() {
+        let cfg = SyntheticConfig::default();
+        let day0 = T0 - T0.rem_euclid(86_400_000);
+        let at = |h: f64| day0 + (h * 3_600_000.0) as i64;
+        assert!((cfg.rate_factor(at(19.0)) - 1.5).abs() < 1e-9);
+        assert!((cfg.rate_factor(at(7.0)) - 0.5).abs() < 1e-9);
+        assert!((cfg.rate_factor(at(1.0)) - 1.0).abs() < 1e-9);
+        // A whole day has the mean rate; an evening hour more than a night hour.
+        let day = cfg.posts_between(100.0, at(3.0), at(27.0));
+        assert!((day - 100.0 * 86_400.0).abs() < 1e-3, "{day}");
+        assert!(
+            cfg.posts_between(100.0, at(18.5), at(19.5))
+                > 2.5 * cfg.posts_between(100.0, at(6.5), at(7.5))
+        );
+        // The integral against a fine sum.
+        let (from, to) = (at(5.25), at(9.75));
+        let steps = 100_000;
+        let dt = (to - from) as f64 / steps as f64;
+        let sum: f64 = (0..steps)
+            .map(|i| 100.0 * cfg.rate_factor(from + ((i as f64 + 0.5) * dt) as i64) * dt / 1000.0)
+            .sum();
+        let exact = cfg.posts_between(100.0, from, to);
+        assert!((sum / exact - 1.0).abs() < 1e-6, "{sum} vs {exact}");
+        let flat = SyntheticConfig {
+            diurnal_amplitude: 0.0,
             ..cfg
-        });
-        assert_eq!(off.trending_at(T0), None);
+        };
+        assert_eq!(flat.posts_between(10.0, at(1.0), at(2.0)), 36_000.0);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! body. The body is a sequence of lines, each a JSON object terminated by `\r\n`; a bare `\r\n`
 //! is a keep-alive, sent at least every 20 s. Chunks do not follow line boundaries, so the bytes
 //! after the last line break are kept in the source until the rest arrives; every complete line
-//! goes through [`crate::x_replay::parse_line`]: posts become [`SourceEvent::Post`], keep-alives
+//! goes through [`crate::x_v2::parse_line`]: posts become [`SourceEvent::Post`], keep-alives
 //! are skipped, in-stream errors (`{"errors":[…]}` without `data`) are logged and counted, and
 //! anything else becomes a [`SourceEvent::Malformed`] with the parser's reason code. (Lines are
 //! split at `\n` with a trailing `\r` removed, which accepts `\r\n` and is tolerant of a bare
@@ -32,22 +32,22 @@
 //! reconnect (the 1 % sample has no recovery; `backfill-minutes` is an Enterprise feature that
 //! re-delivers up to 5 minutes, with duplicates), so the cut post is lost either way; its partial
 //! bytes are not a post, and sending them to the dead-letter topic would only add noise. The loss
-//! is counted in `lambda_collector_source_truncated_lines_total{source}` and logged.
+//! is counted in `lambda_collector_truncated_lines_total{source}` and logged.
 //!
 //! Cancel safety: the connection attempt runs as a task whose handle is kept in the source, the
 //! body stream, the partial line, the retry deadline and the parsed-but-not-returned events all
 //! live in the source, so dropping a [`LiveSource::next`] future loses nothing.
 //!
-//! Metrics (label `source="x-sample"`): `lambda_collector_source_received_total` (non-blank
-//! lines), `lambda_collector_source_malformed_total{reason}`,
-//! `lambda_collector_source_reconnects_total{cause}`,
-//! `lambda_collector_source_stream_errors_total{kind}`,
-//! `lambda_collector_source_truncated_lines_total`, and the gauge
-//! `lambda_collector_source_lag_seconds` (now − `created_at` of the last post).
+//! Metrics (label `source="x-sample"`): `lambda_collector_received_total` (non-blank
+//! lines), `lambda_collector_malformed_total{reason}` (counted by the publisher),
+//! `lambda_collector_reconnects_total{cause}`,
+//! `lambda_collector_stream_errors_total{kind}`,
+//! `lambda_collector_truncated_lines_total`, and the gauge
+//! `lambda_collector_lag_seconds` (now − `created_at` of the last post).
 
 use crate::publisher::CollectorError;
 use crate::source::{LiveSource, SourceEvent};
-use crate::x_replay::{ReplayItem, parse_line};
+use crate::x_v2::{ReplayItem, parse_line};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -420,7 +420,7 @@ impl XStreamSource {
         self.state = State::Idle;
         self.discard_partial();
         metrics::counter!(
-            "lambda_collector_source_reconnects_total",
+            "lambda_collector_reconnects_total",
             "source" => SOURCE,
             "cause" => cause
         )
@@ -449,7 +449,7 @@ impl XStreamSource {
         if self.partial.is_empty() {
             return;
         }
-        metrics::counter!("lambda_collector_source_truncated_lines_total", "source" => SOURCE)
+        metrics::counter!("lambda_collector_truncated_lines_total", "source" => SOURCE)
             .increment(1);
         tracing::warn!(
             bytes = self.partial.len(),
@@ -498,8 +498,7 @@ impl XStreamSource {
         if line.iter().all(u8::is_ascii_whitespace) {
             return false; // keep-alive
         }
-        metrics::counter!("lambda_collector_source_received_total", "source" => SOURCE)
-            .increment(1);
+        metrics::counter!("lambda_collector_received_total", "source" => SOURCE).increment(1);
         let text = match std::str::from_utf8(line) {
             Ok(t) => t,
             Err(e) => {
@@ -514,7 +513,7 @@ impl XStreamSource {
         match parse_line(text) {
             Ok(ReplayItem::Post(post)) => {
                 let lag_ms = chrono::Utc::now().timestamp_millis() - post.timestamp;
-                metrics::gauge!("lambda_collector_source_lag_seconds", "source" => SOURCE)
+                metrics::gauge!("lambda_collector_lag_seconds", "source" => SOURCE)
                     .set(lag_ms as f64 / 1000.0);
                 self.pending.push_back(SourceEvent::Post(post));
                 false
@@ -532,7 +531,7 @@ impl XStreamSource {
                     "The X sampled stream reported an error."
                 );
                 metrics::counter!(
-                    "lambda_collector_source_stream_errors_total",
+                    "lambda_collector_stream_errors_total",
                     "source" => SOURCE,
                     "kind" => kind.clone()
                 )
@@ -546,13 +545,9 @@ impl XStreamSource {
         }
     }
 
+    /// Queues malformed input for the dead-letter topic (the publisher counts it in
+    /// `lambda_collector_malformed_total`).
     fn reject(&mut self, raw: String, code: &'static str, reason: String) {
-        metrics::counter!(
-            "lambda_collector_source_malformed_total",
-            "source" => SOURCE,
-            "reason" => code
-        )
-        .increment(1);
         self.pending
             .push_back(SourceEvent::Malformed { raw, reason, code });
     }

@@ -114,7 +114,7 @@ pub fn parse_line(line: &str) -> Result<ReplayItem, ReplayError> {
     }
     let msg: StreamMessage<'_> = serde_json::from_str(line).map_err(ReplayError::InvalidJson)?;
     match (msg.data, msg.errors) {
-        (Some(data), _) => to_post(data, msg.includes).map(ReplayItem::Post),
+        (Some(data), _) => to_post(data, msg.includes.as_ref()).map(ReplayItem::Post),
         (None, Some(errors)) => match errors.into_iter().next() {
             Some(p) => {
                 let title = p.title.map(Cow::into_owned).unwrap_or_default();
@@ -139,7 +139,29 @@ pub fn parse_line(line: &str) -> Result<ReplayItem, ReplayError> {
     }
 }
 
-fn to_post(data: Tweet<'_>, includes: Option<Includes<'_>>) -> Result<Post, ReplayError> {
+/// One tweet of a page: its post, or its raw JSON and why it is not one.
+pub type PageEntry = Result<Post, (String, ReplayError)>;
+
+/// Parses an X API v2 search or timeline page, `{"data": [Tweet, ...], "includes": {"users":
+/// [...]}, "meta": {...}}`: one entry per tweet, each mapped like a stream line's `data` (with the
+/// page's `includes`). A tweet that does not map is returned with its own JSON, so it can go to
+/// the dead-letter topic alone; a page that is not of that shape is an error.
+pub fn parse_page(json: &str) -> Result<Vec<PageEntry>, ReplayError> {
+    let page: Page<'_> = serde_json::from_str(json).map_err(ReplayError::InvalidJson)?;
+    let includes = page.includes;
+    Ok(page
+        .data
+        .into_iter()
+        .map(|raw| {
+            serde_json::from_str::<Tweet<'_>>(raw.get())
+                .map_err(ReplayError::InvalidJson)
+                .and_then(|tweet| to_post(tweet, includes.as_ref()))
+                .map_err(|e| (raw.get().to_owned(), e))
+        })
+        .collect())
+}
+
+fn to_post(data: Tweet<'_>, includes: Option<&Includes<'_>>) -> Result<Post, ReplayError> {
     let id = data.id.ok_or(ReplayError::MissingId)?;
     let tweetid = parse_id(&id).ok_or_else(|| ReplayError::BadId(id.into_owned()))?;
     let (userid, username) = match data.author_id {
@@ -148,14 +170,10 @@ fn to_post(data: Tweet<'_>, includes: Option<Includes<'_>>) -> Result<Post, Repl
             let userid =
                 parse_id(&author).ok_or_else(|| ReplayError::BadAuthorId(author.to_string()))?;
             let username = includes
-                .and_then(|inc| inc.users)
-                .and_then(|users| {
-                    users
-                        .into_iter()
-                        .find(|u| u.id.as_deref() == Some(&*author))
-                })
-                .and_then(|u| u.username)
-                .map(Cow::into_owned)
+                .and_then(|inc| inc.users.as_ref())
+                .and_then(|users| users.iter().find(|u| u.id.as_deref() == Some(&*author)))
+                .and_then(|u| u.username.as_deref())
+                .map(str::to_owned)
                 .unwrap_or_default();
             (userid, username)
         }
@@ -209,6 +227,14 @@ struct StreamMessage<'a> {
     includes: Option<Includes<'a>>,
     #[serde(borrow)]
     errors: Option<Vec<Problem<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Page<'a> {
+    #[serde(borrow, default)]
+    data: Vec<&'a serde_json::value::RawValue>,
+    #[serde(borrow)]
+    includes: Option<Includes<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -379,6 +405,35 @@ mod tests {
     fn data_with_partial_errors_is_a_post() {
         let line = r#"{"data":{"id":"6","text":"RT @a: hi","created_at":"2021-04-01T15:52:31Z","referenced_tweets":[{"type":"retweeted","id":"5"}]},"errors":[{"value":"5","detail":"Could not find tweet with referenced_tweets.id: [5].","title":"Not Found Error","resource_type":"tweet","parameter":"referenced_tweets.id","resource_id":"5","type":"https://api.twitter.com/2/problems/resource-not-found"}]}"#;
         assert_eq!(post(line).tweetid, 6);
+    }
+
+    #[test]
+    fn search_pages_map_every_tweet_with_the_page_includes() {
+        let page = r#"{"data":[{"id":"1","text":"a #one","created_at":"2021-04-01T15:52:31.000Z","author_id":"10","entities":{"hashtags":[{"start":2,"end":6,"tag":"one"}]}},{"id":"x","text":"bad id","created_at":"2021-04-01T15:52:31.000Z"},{"id":"2","text":"b","created_at":"2021-04-01T15:53:00.000Z","author_id":"11"}],"includes":{"users":[{"id":"10","username":"ten"},{"id":"11","username":"eleven"}]},"meta":{"result_count":3,"next_token":"t"}}"#;
+        let entries = parse_page(page).unwrap();
+        assert_eq!(entries.len(), 3);
+        let first = entries[0].as_ref().unwrap();
+        assert_eq!((first.tweetid, first.username.as_str()), (1, "ten"));
+        assert_eq!(first.hashtags, Some(vec!["one".to_owned()]));
+        let (raw, e) = entries[1].as_ref().unwrap_err();
+        assert_eq!(e.reason_code(), "bad_id");
+        assert!(
+            raw.starts_with(r#"{"id":"x""#),
+            "the bad tweet's own JSON: {raw}"
+        );
+        assert_eq!(entries[2].as_ref().unwrap().username, "eleven");
+        assert!(
+            parse_page(r#"{"meta":{"result_count":0}}"#)
+                .unwrap()
+                .is_empty(),
+            "an empty result page has no data at all"
+        );
+        assert_eq!(
+            parse_page(r#"{"data":{"id":"1"}}"#)
+                .unwrap_err()
+                .reason_code(),
+            "unexpected_shape"
+        );
     }
 
     #[test]

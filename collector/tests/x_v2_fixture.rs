@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use collector::x_replay::{ReplayItem, parse_line};
+use collector::x_v2::{ReplayItem, parse_line};
 use model::{Post, SlotStart};
 
 const FIXTURE: &str = include_str!("fixtures/x_sample.jsonl");
