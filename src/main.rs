@@ -36,6 +36,11 @@ enum Command {
         /// Address of the API and dashboard.
         #[arg(long)]
         listen: Option<String>,
+        /// Where posts come from: `synthetic` (the default), `replay` (with `collector.replay.path`),
+        /// `jetstream` (Bluesky, live and free) or `x-sample` (needs $X_BEARER_TOKEN). See
+        /// `lambda-trends collect --help`.
+        #[arg(long)]
+        source: Option<String>,
         /// Synthetic posts per second.
         #[arg(long)]
         rate: Option<f64>,
@@ -130,9 +135,11 @@ async fn main() -> Result<()> {
     match &cli.command {
         Command::Up {
             listen,
+            source,
             rate,
             recompute_every,
         } => {
+            overrides.source = source.clone();
             overrides.listen = listen.clone();
             overrides.rate = *rate;
             overrides.recompute_every = *recompute_every;

@@ -15,10 +15,12 @@
 //! deliberately replays more), the source drops posts it has already emitted, remembered by
 //! `did`, collection, `rkey` and `rev` in a bounded window of recent posts.
 //!
-//! The cursor saved is that of the last event handed out by [`LiveSource::next`], not of the
-//! last one the event log acknowledged: after a crash, at most the batch in flight is missing,
-//! and a `rewind-us` of a few seconds covers it (at the price of duplicates that the dedupe
-//! window, being in memory, no longer catches after a restart).
+//! The cursor saved is that of the last event the event log acknowledged
+//! ([`LiveSource::acknowledged`]), never one only read: after a crash, a restart resumes at or
+//! before the first post not in the log, so nothing is missing; the batch that was in flight
+//! may come again (duplicates that the dedupe window, being in memory, no longer catches after
+//! a restart). Reconnects within a run resume from the last event read, with no gap and no
+//! duplicate.
 //!
 //! Ids: Bluesky ids are strings, the [`Post`] schema wants `i64`s, so `tweetid` is a 63-bit hash
 //! of the post's AT URI `at://{did}/app.bsky.feed.post/{rkey}` and `userid` a 63-bit hash of the
@@ -70,10 +72,10 @@ pub struct JetstreamConfig {
     /// Reconnect when nothing (not even a ping) has arrived for this long, in milliseconds; also
     /// the timeout of a connection attempt. Default: 30000.
     pub stall_timeout_ms: u64,
-    /// Resume this many microseconds before the saved cursor, to cover events that were read
-    /// but not yet stored when the collector stopped, or the clock skew between instances.
-    /// Duplicates are possible when this is above 0 (those within the recent-post window are
-    /// dropped). Default: 0.
+    /// Resume this many microseconds before the cursor, to cover the clock skew between
+    /// instances when failing over (the saved cursor already never runs ahead of the event
+    /// log). Duplicates are possible when this is above 0 (those within the recent-post window
+    /// are dropped). Default: 0.
     pub rewind_us: u64,
 }
 
@@ -113,6 +115,8 @@ pub struct JetstreamSource {
     /// The `time_us` of the last event read (or loaded from `cursor-file`).
     cursor: Option<i64>,
     /// The cursor last written to `cursor-file`, and when.
+    /// The cursor of the last event the event log acknowledged: what `cursor-file` gets.
+    acked: Option<i64>,
     saved: Option<(i64, Instant)>,
     /// The delay before the next connection attempt.
     backoff: Duration,
@@ -169,6 +173,7 @@ impl JetstreamSource {
             last_frame: Instant::now(),
             pending: VecDeque::new(),
             cursor,
+            acked: cursor,
             saved: None,
             backoff: INITIAL_BACKOFF,
             retry_at: None,
@@ -226,13 +231,12 @@ impl JetstreamSource {
         );
         self.retry_at = Some(Instant::now() + self.backoff);
         self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-        self.save_cursor(true);
     }
 
     /// Writes the cursor to `cursor-file` if it changed and (unless `force`) a second has
     /// passed since the last write. A failed write is logged, not fatal: the stream goes on.
     fn save_cursor(&mut self, force: bool) {
-        let (Some(path), Some(cursor)) = (&self.cfg.cursor_file, self.cursor) else {
+        let (Some(path), Some(cursor)) = (&self.cfg.cursor_file, self.acked) else {
             return;
         };
         match self.saved {
@@ -271,7 +275,6 @@ impl JetstreamSource {
             }
             Err((code, reason)) => self.reject(text.to_string(), code, reason),
         }
-        self.save_cursor(false);
     }
 
     /// Queues malformed input for the dead-letter topic (the publisher counts it in
@@ -310,7 +313,6 @@ impl LiveSource for JetstreamSource {
                 return Ok(Some(event));
             }
             if shutdown.is_cancelled() {
-                self.save_cursor(true);
                 return Ok(None);
             }
             if self.socket.is_none() {
@@ -386,6 +388,12 @@ impl LiveSource for JetstreamSource {
 
     fn name(&self) -> &'static str {
         SOURCE
+    }
+
+    /// Every event returned so far is in the log: its cursor may be saved.
+    fn acknowledged(&mut self, last: bool) {
+        self.acked = self.cursor;
+        self.save_cursor(last);
     }
 }
 

@@ -91,6 +91,7 @@ pub async fn run_live(
                 Ok(e) => e?,
                 Err(_) => {
                     publisher.publish(&batch).await?;
+                    source.acknowledged(false);
                     batch.clear();
                     continue;
                 }
@@ -105,10 +106,12 @@ pub async fn run_live(
         }
         if batch.len() >= cfg.batch_size.max(1) {
             publisher.publish(&batch).await?;
+            source.acknowledged(false);
             batch.clear();
         }
     }
     publisher.publish(&batch).await?;
+    source.acknowledged(true);
     tracing::info!(
         source = source.name(),
         posts = publisher.stats.posts,

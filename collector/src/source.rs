@@ -41,4 +41,12 @@ pub trait LiveSource: Send {
 
     /// A short name for logs and metric labels (`x-sample`, `jetstream`).
     fn name(&self) -> &'static str;
+
+    /// Called by the publisher once every event `next` has returned so far is in the event log
+    /// (after each batch, and with `last` after the final one, before the collector stops). A
+    /// source that persists a resume position (a cursor) saves it here, so the position never
+    /// runs ahead of what the log holds. The default does nothing.
+    fn acknowledged(&mut self, last: bool) {
+        let _ = last;
+    }
 }

@@ -306,11 +306,16 @@ async fn a_new_source_resumes_from_the_cursor_file() {
     let stop = CancellationToken::new();
     stop.cancel();
     assert_eq!(first.next(&stop).await.unwrap(), None);
+    assert!(
+        !cursor_file.exists(),
+        "read but not acknowledged by the event log: no cursor is saved"
+    );
+    first.acknowledged(true);
     drop(first);
     assert_eq!(
         std::fs::read_to_string(&cursor_file).unwrap().trim(),
         "3",
-        "the cursor is saved at shutdown"
+        "the cursor of the last acknowledged post is saved"
     );
 
     let mut second = JetstreamSource::new(cfg).unwrap();
