@@ -168,6 +168,7 @@ impl Config {
     /// The merged configuration as TOML, with every secret shown as `<redacted>`.
     pub fn to_toml(&self) -> Result<String> {
         let mut shown = self.clone();
+        shown.serving.admin_token = shown.serving.admin_token.redacted();
         #[cfg(feature = "kafka")]
         {
             shown.kafka.sasl_password = shown.kafka.sasl_password.redacted();

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use config::Config;
 use ports::{Backends, LambdaSwitch};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -216,7 +217,8 @@ async fn main() -> Result<()> {
         }
         Command::Serve { .. } => {
             let metrics = install_metrics();
-            Ok(serving::run(backends, cfg.serving, metrics, shutdown).await?)
+            let actions = admin_actions(&backends, &cfg);
+            Ok(serving::run(backends, cfg.serving, metrics, actions, shutdown).await?)
         }
         Command::Recompute { abort } => {
             if abort {
@@ -258,6 +260,27 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Config { .. } => unreachable!("handled above"),
+    }
+}
+
+/// What the admin API may do in this process: run a recompute (the same as `lambda-trends
+/// recompute`, with the configured memory and time limits).
+fn admin_actions(backends: &Backends, cfg: &Config) -> serving::admin::AdminActions {
+    let (backends, recompute) = (backends.clone(), cfg.recompute.clone());
+    serving::admin::AdminActions {
+        recompute: Some(Arc::new(move |shutdown: CancellationToken| {
+            let (backends, recompute) = (backends.clone(), recompute.clone());
+            Box::pin(async move {
+                run_recompute(
+                    &backends,
+                    &recompute,
+                    &shutdown,
+                    |p| tracing::info!(progress = %p, "Recompute progress."),
+                )
+                .await
+                .map_err(|e| format!("{e:#}"))
+            })
+        })),
     }
 }
 
@@ -347,10 +370,13 @@ async fn up(backends: Backends, cfg: Config, shutdown: CancellationToken) -> Res
     }
     {
         let (b, c, s) = (backends.clone(), cfg.serving.clone(), shutdown.clone());
+        let actions = admin_actions(&backends, &cfg);
         tasks.spawn(async move {
             (
                 "serving",
-                serving::run(b, c, metrics, s).await.map_err(Into::into),
+                serving::run(b, c, metrics, actions, s)
+                    .await
+                    .map_err(Into::into),
             )
         });
     }

@@ -89,6 +89,7 @@ async fn pipeline_serves_ground_truth(urls: BackendUrls) {
         backends.clone(),
         ServingConfig::default(),
         None,
+        serving::admin::AdminActions::default(),
         shutdown.clone(),
     ));
 

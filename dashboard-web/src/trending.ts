@@ -1,9 +1,13 @@
 import { fmtInt } from './format';
 import type { TrendingEntry } from './types';
 
+/** A burst score at or above this shows a badge (the server's threshold too). */
+export const BURST_THRESHOLD = 3;
+
 interface Row {
   el: HTMLLIElement;
   rank: HTMLSpanElement;
+  badge: HTMLSpanElement;
   fill: HTMLSpanElement;
   count: HTMLSpanElement;
   value: number;
@@ -43,6 +47,11 @@ export class TrendingList {
       seen.add(entry.hashtag);
       const row = this.rows.get(entry.hashtag) ?? this.createRow(entry.hashtag);
       row.rank.textContent = String(i + 1);
+      const burst = typeof entry.burst === 'number' && Number.isFinite(entry.burst) ? entry.burst : 0;
+      row.badge.hidden = burst < BURST_THRESHOLD;
+      row.badge.title = `Burst score ${burst.toFixed(1)}: the last five minutes against the hour before`;
+      row.badge.setAttribute('aria-label', `bursting, score ${burst.toFixed(1)}`);
+      row.el.dataset.burst = burst.toFixed(1);
       row.fill.style.width = `${Math.max(1.5, (entry.count / max) * 100).toFixed(1)}%`;
       if (row.value !== entry.count) {
         const grew = row.value >= 0 && entry.count > row.value;
@@ -81,6 +90,11 @@ export class TrendingList {
     const rank = span('rank');
     const name = span('tag');
     name.textContent = `#${tag}`;
+    const badge = span('burst');
+    badge.textContent = '▲ burst';
+    badge.dataset.testid = 'burst-badge';
+    badge.hidden = true;
+    name.append(' ', badge);
     const bar = span('bar');
     const fill = span('bar-fill');
     bar.appendChild(fill);
@@ -88,7 +102,7 @@ export class TrendingList {
     count.dataset.testid = 'trending-count';
     el.append(rank, name, bar, count);
 
-    const row: Row = { el, rank, fill, count, value: -1 };
+    const row: Row = { el, rank, badge, fill, count, value: -1 };
     this.rows.set(tag, row);
     return row;
   }

@@ -3,12 +3,15 @@
 export interface TrendingEntry {
   hashtag: string;
   count: number;
+  /** z-score of the last five minutes against the hour before; 3 or more is a burst. */
+  burst?: number;
 }
 
 /** `GET /api/v1/trending` and the socket.io `trending` event. */
 export interface TrendingResponse {
   window_minutes: number;
   as_of: string;
+  epoch?: number;
   hashtags: TrendingEntry[];
 }
 

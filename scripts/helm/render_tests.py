@@ -34,18 +34,6 @@ CONFIG_PATH = "/etc/lambda-trends/lambda-trends.toml"
 MINIMAL = CHART / "examples" / "minimal.yaml"
 FULL = CHART / "examples" / "full.yaml"
 
-# Keys the chart passes to the binary as environment variables that the binary may not know yet
-# (they are being added on the Rust side). A pod environment naming one of them is reported as
-# pending, not as a failure, while the binary rejects it; any other unknown key fails.
-PENDING_KEYS = {
-    "telemetry": "[telemetry] listen (LT__TELEMETRY__LISTEN)",
-    "username": "[cassandra] username (LT__CASSANDRA__USERNAME)",
-    "password": "[cassandra] password (LT__CASSANDRA__PASSWORD)",
-    "tls-ca-file": "[cassandra] tls-ca-file (LT__CASSANDRA__TLS_CA_FILE)",
-    "sasl-password": "[kafka] sasl-password (LT__KAFKA__SASL_PASSWORD)",
-}
-
-
 class RenderError(Exception):
     pass
 
@@ -315,7 +303,7 @@ def secrets_reach_the_containers_that_need_them():
         for key in every:
             assert "valueFrom" in env[key] and "value" not in env[key], (name, key)
         assert ("X_BEARER_TOKEN" in env) == name.endswith("-collector-x"), (name, "X_BEARER_TOKEN")
-        assert ("LT_ADMIN_TOKEN" in env) == name.endswith("-serving"), (name, "LT_ADMIN_TOKEN")
+        assert ("LT__SERVING__ADMIN_TOKEN" in env) == name.endswith("-serving"), (name, "LT__SERVING__ADMIN_TOKEN")
         assert env["AWS_ENDPOINT_URL"]["value"] == "http://minio.minio.svc:9000"
         assert env["LT__CASSANDRA__TLS_CA_FILE"]["value"] == "/etc/lambda-trends/tls/cassandra/ca.crt"
 
@@ -349,7 +337,7 @@ def existing_secrets_are_used_when_set():
     x = env_of(pod_spec(named(docs, "Deployment", "t-trends-collector-x"))["containers"][0])
     assert x["X_BEARER_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "x-creds", "key": "token"}
     s = env_of(pod_spec(named(docs, "Deployment", "t-trends-serving"))["containers"][0])
-    assert s["LT_ADMIN_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "admin-creds", "key": "tok"}
+    assert s["LT__SERVING__ADMIN_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "admin-creds", "key": "tok"}
 
 
 @test
@@ -610,7 +598,6 @@ def binary_accepts_every_rendered_config():
     if not BINARY:
         print("      (skipped: no lambda-trends binary; build it with cargo build, or run scripts/test.sh first)")
         return
-    pending: set[str] = set()
     for values in [MINIMAL, *EXAMPLES, ROOT / "k8s" / "reference-values.yaml"]:
         docs = render(values)
         cm = [c for c in kinds(docs, "ConfigMap") if "lambda-trends.toml" in c.get("data", {})][0]
@@ -627,16 +614,8 @@ def binary_accepts_every_rendered_config():
             c = pod_spec(w)["containers"][0]
             env = pod_config_env(c)
             ok, _, err = binary_accepts(text, env)
-            if ok:
-                continue
-            unknown = re.findall(r"unknown field: found `([a-z0-9_-]+)`", err)
-            if unknown and all(u in PENDING_KEYS for u in unknown):
-                pending |= {PENDING_KEYS[u] for u in unknown}
-                continue
-            raise AssertionError(f"{values.name}: {w['metadata']['name']}'s environment {sorted(env)} "
-                                 f"is rejected by the binary:\n{err}")
-    for p in sorted(pending):
-        print(f"      pending: this binary does not know {p} yet; the pods that set it will fail until it does")
+            assert ok, (f"{values.name}: {w['metadata']['name']}'s environment {sorted(env)} "
+                        f"is rejected by the binary:\n{err}")
 
 
 def main() -> int:

@@ -1,10 +1,10 @@
 //! The HTTP API (JSON) and the static dashboard.
 
-use crate::{AppState, merge};
+use crate::{AppState, merge, trends};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use model::{SLOT_MILLIS, SlotStart, normalize_hashtag};
@@ -14,49 +14,80 @@ use serde_json::json;
 use std::sync::Arc;
 use tower_http::services::{ServeDir, ServeFile};
 
-/// An error as the API returns it: a status and a JSON body `{"error": "..."}`.
+/// An error as the API returns it: a status and a JSON body
+/// `{"error": "what went wrong, for people", "code": "a_stable_code"}`.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
+    code: &'static str,
     message: String,
 }
 
 impl ApiError {
-    fn bad_request(message: impl Into<String>) -> Self {
+    /// An error with its status, stable code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
-            status: StatusCode::BAD_REQUEST,
+            status,
+            code,
             message: message.into(),
         }
     }
+
+    /// `400 bad_parameter`: a query or path parameter is wrong; the message says which and why.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_parameter", message)
+    }
+}
+
+/// The body of every error (for the OpenAPI document; [`ApiError`] writes it).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, for people.
+    pub error: String,
+    /// A stable code: `bad_parameter`, `backend_unavailable`, `conflict`, `unauthorized`,
+    /// `admin_disabled`, `recompute_running`, `nothing_to_roll_back`, `internal`, ...
+    pub code: String,
 }
 
 impl From<PortError> for ApiError {
     fn from(e: PortError) -> Self {
         tracing::warn!(error = %e, "A request failed in a backend.");
         match e {
-            PortError::Unavailable(_) | PortError::Conflict(_) => ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                message: "a backend is unavailable; try again shortly".into(),
-            },
-            PortError::Invalid(m) => ApiError {
-                status: StatusCode::BAD_REQUEST,
-                message: m,
-            },
-            PortError::Internal(_) => ApiError {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                message: "internal error".into(),
-            },
+            PortError::Unavailable(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "backend_unavailable",
+                "a backend is unavailable; try again shortly",
+            ),
+            PortError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            PortError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "bad_parameter", m),
+            PortError::Internal(_) => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            ),
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.message }))).into_response()
+        let mut response = (
+            self.status,
+            Json(json!({ "error": self.message, "code": self.code })),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }
 
-type ApiResult<T> = Result<Json<T>, ApiError>;
+/// What a JSON handler returns.
+pub type ApiResult<T> = Result<Json<T>, ApiError>;
 
 /// The router: API, health, metrics and the dashboard.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -66,9 +97,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/hashtags", get(search))
         .route("/api/v1/hashtags/{tag}/series", get(series))
         .route("/api/v1/status", get(status))
+        .route(
+            "/api/v1/admin/recompute",
+            get(crate::admin::recompute_state).post(crate::admin::start_recompute),
+        )
+        .route("/api/v1/admin/rollback", post(crate::admin::rollback))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
+        .route("/api/v1/openapi.json", get(crate::openapi::document))
         .with_state(state);
     if assets.join("index.html").is_file() {
         let index = ServeFile::new(assets.join("index.html"));
@@ -85,7 +122,8 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 /// Query of `GET /api/v1/trending`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TrendingQuery {
     /// Window in minutes (1 to 1440; default from the config).
     pub minutes: Option<u32>,
@@ -94,7 +132,7 @@ pub struct TrendingQuery {
 }
 
 /// Body of `GET /api/v1/trending` and of the `trending` push.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TrendingResponse {
     /// The window, minutes.
     pub window_minutes: u32,
@@ -107,45 +145,73 @@ pub struct TrendingResponse {
 }
 
 /// One trending hashtag.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TrendingItem {
     /// Normalised hashtag.
     pub hashtag: String,
     /// Merged count in the window.
     pub count: i64,
+    /// Burst score: the last five minutes against the hour before, as a z-score
+    /// ([`crate::trends::burst_score`]); 3 or more is a burst.
+    pub burst: f64,
 }
 
-/// Computes the trending list (shared by the endpoint and the push loop).
+/// Computes the trending list (shared by the endpoint and the push loop): at most once per
+/// `serving.trends-ttl-ms` for each window, limit and epoch, whoever asks.
 pub async fn compute_trending(
     state: &AppState,
     minutes: u32,
     limit: usize,
-) -> Result<TrendingResponse, PortError> {
+) -> Result<Arc<TrendingResponse>, PortError> {
     let pair = state.active.borrow().clone();
+    let key = (pair.epoch.0, minutes, limit);
+    if let Some(hit) = state.trends.get(&key) {
+        return Ok(hit);
+    }
     let now = Utc::now();
-    let top = merge::trending(
-        state.backends.views.as_ref(),
-        &pair,
-        now.timestamp_millis(),
-        minutes,
-        limit,
-    )
+    let now_ms = now.timestamp_millis();
+    let top = merge::trending(state.backends.views.as_ref(), &pair, now_ms, minutes, limit).await?;
+    let current = SlotStart::containing(now_ms);
+    let elapsed = (now_ms - current.0) as f64 / SLOT_MILLIS as f64;
+    let from = SlotStart(current.0 - (trends::BASELINE_SLOTS as i64 + 1) * SLOT_MILLIS);
+    let histories = futures::future::try_join_all(top.iter().map(|h| {
+        merge::series(
+            state.backends.views.as_ref(),
+            &pair,
+            &h.hashtag,
+            from,
+            current,
+        )
+    }))
     .await?;
-    Ok(TrendingResponse {
-        window_minutes: minutes,
-        as_of: now,
-        epoch: pair.epoch.0,
-        hashtags: top
-            .into_iter()
-            .map(|h| TrendingItem {
+    let hashtags = top
+        .into_iter()
+        .zip(histories)
+        .map(|(h, history)| {
+            let points: Vec<(i64, i64)> = history.iter().map(|p| (p.t, p.count)).collect();
+            let (baseline, previous, now_count) = trends::slots_for_score(&points, current.0);
+            TrendingItem {
+                burst: trends::burst_score(&baseline, previous, now_count, elapsed),
                 hashtag: h.hashtag,
                 count: h.count,
-            })
-            .collect(),
-    })
+            }
+        })
+        .collect();
+    Ok(state.trends.put(
+        key,
+        TrendingResponse {
+            window_minutes: minutes,
+            as_of: now,
+            epoch: pair.epoch.0,
+            hashtags,
+        },
+    ))
 }
 
-async fn trending(
+/// The hashtags with the highest merged counts over the last `minutes`, with burst scores.
+#[utoipa::path(get, path = "/api/v1/trending", tag = "analytics", params(TrendingQuery),
+    responses((status = 200, body = TrendingResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn trending(
     State(state): State<Arc<AppState>>,
     Query(q): Query<TrendingQuery>,
 ) -> ApiResult<TrendingResponse> {
@@ -157,11 +223,17 @@ async fn trending(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
     }
-    Ok(Json(compute_trending(&state, minutes, limit).await?))
+    Ok(Json(
+        compute_trending(&state, minutes, limit)
+            .await?
+            .as_ref()
+            .clone(),
+    ))
 }
 
 /// Query of the series endpoint.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
     /// Start: RFC 3339 or epoch milliseconds (default: 24 hours before `to`).
     pub from: Option<String>,
@@ -198,7 +270,7 @@ fn parse_step(step: Option<&str>, from_ms: i64, to_ms: i64) -> Result<i64, ApiEr
 }
 
 /// Body of the series endpoint.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SeriesResponse {
     /// The normalised hashtag.
     pub hashtag: String,
@@ -231,7 +303,12 @@ fn parse_instant(s: &str, what: &str) -> Result<i64, ApiError> {
         })
 }
 
-async fn series(
+/// A hashtag's merged series (batch + speed of one pair) over a range, in pages of at most
+/// `serving.max-series-points` points.
+#[utoipa::path(get, path = "/api/v1/hashtags/{tag}/series", tag = "analytics",
+    params(("tag" = String, Path, description = "The hashtag, with or without `#`, any case"), SeriesQuery),
+    responses((status = 200, body = SeriesResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn series(
     State(state): State<Arc<AppState>>,
     Path(tag): Path<String>,
     Query(q): Query<SeriesQuery>,
@@ -278,8 +355,18 @@ async fn series(
     }))
 }
 
+/// Body of the hashtag search.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SearchResponse {
+    /// The prefix, normalised.
+    pub prefix: String,
+    /// Matching hashtags, sorted.
+    pub hashtags: Vec<String>,
+}
+
 /// Query of the hashtag search.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// Prefix of the hashtag (normalised before the search).
     pub prefix: String,
@@ -287,10 +374,13 @@ pub struct SearchQuery {
     pub limit: Option<usize>,
 }
 
-async fn search(
+/// Hashtags that start with a prefix, for autocompletion.
+#[utoipa::path(get, path = "/api/v1/hashtags", tag = "analytics", params(SearchQuery),
+    responses((status = 200, body = SearchResponse), (status = 503, body = ErrorBody)))]
+pub async fn search(
     State(state): State<Arc<AppState>>,
     Query(q): Query<SearchQuery>,
-) -> ApiResult<serde_json::Value> {
+) -> ApiResult<SearchResponse> {
     let prefix = normalize_hashtag(q.prefix.trim_start_matches(['#', '＃']));
     let limit = q.limit.unwrap_or(20).clamp(1, 100);
     let pair = state.active.borrow().clone();
@@ -303,10 +393,17 @@ async fn search(
     a.sort();
     a.dedup();
     a.truncate(limit);
-    Ok(Json(json!({ "prefix": prefix, "hashtags": a })))
+    Ok(Json(SearchResponse {
+        prefix,
+        hashtags: a,
+    }))
 }
 
-async fn status(State(state): State<Arc<AppState>>) -> ApiResult<serde_json::Value> {
+/// The active pair, the recompute in progress, posts per second, how far the log, the speed
+/// tables and the master dataset have got, and which backends serve.
+#[utoipa::path(get, path = "/api/v1/status", tag = "operations",
+    responses((status = 200, description = "The system's state (see the fields)", body = Object), (status = 503, body = ErrorBody)))]
+pub async fn status(State(state): State<Arc<AppState>>) -> ApiResult<serde_json::Value> {
     let b = &state.backends;
     let pair = state.active.borrow().clone();
     let (speed_state, ends, manifest) = tokio::try_join!(
@@ -347,7 +444,10 @@ async fn status(State(state): State<Arc<AppState>>) -> ApiResult<serde_json::Val
 
 /// Ready when the coordinator answers and no backend operation is failing
 /// ([`ports::health`]).
-async fn ready(State(state): State<Arc<AppState>>) -> Response {
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = Object, description = "Ready: `{\"ready\": true, \"problems\": []}`"),
+               (status = 503, body = Object, description = "Not ready, with the failing backend operations")))]
+pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
     let mut readiness = ports::health::global().readiness();
     if let Err(e) = state.switch.active().await {
         readiness.ready = false;
@@ -361,6 +461,9 @@ async fn ready(State(state): State<Arc<AppState>>) -> Response {
     crate::telemetry::readiness_response(readiness)
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+/// Prometheus metrics, text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, content_type = "text/plain", body = String)))]
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     crate::telemetry::metrics_response(state.metrics.as_ref())
 }

@@ -6,14 +6,17 @@
 //! computed from one pair, never a mix. Live pushes are computed once per tick and broadcast
 //! to every client ([`live`]), so the cost does not grow with the audience.
 
+pub mod admin;
 pub mod api;
 pub mod live;
 pub mod merge;
+pub mod openapi;
 pub mod telemetry;
+pub mod trends;
 
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
-use ports::{ActivePair, Backends, LambdaSwitch};
+use ports::{ActivePair, Backends, LambdaSwitch, Secret};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -38,6 +41,12 @@ pub struct ServingConfig {
     pub assets_dir: String,
     /// Most points in one page of a series.
     pub max_series_points: usize,
+    /// How long a computed trending list is shared by every request and push for the same
+    /// window, limit and epoch, milliseconds (0: computed for each).
+    pub trends_ttl_ms: u64,
+    /// The bearer token of the admin endpoints ([`admin`]); empty: the admin API is off. Set
+    /// it from a secret: `LT__SERVING__ADMIN_TOKEN`.
+    pub admin_token: Secret,
 }
 
 impl Default for ServingConfig {
@@ -49,6 +58,8 @@ impl Default for ServingConfig {
             trending_limit: 10,
             assets_dir: String::new(),
             max_series_points: 10_000,
+            trends_ttl_ms: 1000,
+            admin_token: Secret::default(),
         }
     }
 }
@@ -104,6 +115,10 @@ pub struct AppState {
     pub rate: Mutex<RateSampler>,
     /// Prometheus exposition, when a recorder is installed.
     pub metrics: Option<PrometheusHandle>,
+    /// The admin endpoints' actions and state.
+    pub admin: admin::AdminState,
+    /// Trending lists, shared per (epoch, window, limit) for `trends_ttl_ms`.
+    pub trends: trends::TrendsCache<(u64, u32, usize), api::TrendingResponse>,
 }
 
 /// Builds the application: API, socket.io, dashboard. Also starts the live push task, which
@@ -112,11 +127,13 @@ pub async fn app(
     backends: Backends,
     cfg: ServingConfig,
     metrics: Option<PrometheusHandle>,
+    actions: admin::AdminActions,
     shutdown: CancellationToken,
 ) -> Result<Router, ports::PortError> {
     backends.views.migrate().await?;
     let switch = LambdaSwitch::new(backends.coordinator.clone());
     let active = switch.watch_active().await?;
+    let cfg_ttl = cfg.trends_ttl_ms;
     let state = Arc::new(AppState {
         backends,
         switch,
@@ -124,6 +141,8 @@ pub async fn app(
         cfg,
         rate: Mutex::new(RateSampler::default()),
         metrics,
+        admin: admin::AdminState::new(actions, shutdown.clone()),
+        trends: trends::TrendsCache::new(std::time::Duration::from_millis(cfg_ttl)),
     });
     let (layer, io) = live::socket_layer(state.clone());
     tokio::spawn(live::push_loop(state.clone(), io, shutdown));
@@ -135,12 +154,13 @@ pub async fn run(
     backends: Backends,
     cfg: ServingConfig,
     metrics: Option<PrometheusHandle>,
+    actions: admin::AdminActions,
     shutdown: CancellationToken,
 ) -> Result<(), std::io::Error> {
     let listener = TcpListener::bind(&cfg.listen).await.map_err(|e| {
         std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", cfg.listen))
     })?;
-    serve(listener, backends, cfg, metrics, shutdown).await
+    serve(listener, backends, cfg, metrics, actions, shutdown).await
 }
 
 /// Serves on an already bound listener until `shutdown` (tests bind port 0).
@@ -149,9 +169,10 @@ pub async fn serve(
     backends: Backends,
     cfg: ServingConfig,
     metrics: Option<PrometheusHandle>,
+    actions: admin::AdminActions,
     shutdown: CancellationToken,
 ) -> Result<(), std::io::Error> {
-    let app = app(backends, cfg, metrics, shutdown.clone())
+    let app = app(backends, cfg, metrics, actions, shutdown.clone())
         .await
         .map_err(std::io::Error::other)?;
     tracing::info!(addr = %listener.local_addr()?, "Serving the API and the dashboard.");

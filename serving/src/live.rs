@@ -27,7 +27,7 @@ pub fn socket_layer(state: Arc<AppState>) -> (SocketIoLayer, SocketIo) {
         let st = state.clone();
         // A new client gets the current list at once instead of waiting for the next tick.
         if let Ok(t) = compute_trending(&st, st.cfg.trending_minutes, st.cfg.trending_limit).await {
-            let _ = s.emit("trending", &t);
+            let _ = s.emit("trending", &*t);
         }
         s.on("subscribe", async |s: SocketRef, Data::<String>(tag)| {
             let key = normalize_hashtag(tag.trim_start_matches(['#', '＃']));
@@ -65,7 +65,7 @@ pub async fn push_loop(state: Arc<AppState>, io: SocketIo, shutdown: Cancellatio
         }
         match compute_trending(&state, state.cfg.trending_minutes, state.cfg.trending_limit).await {
             Ok(t) => {
-                if let Err(error) = io.emit("trending", &t).await {
+                if let Err(error) = io.emit("trending", &*t).await {
                     tracing::debug!(%error, "Could not push trending.");
                 }
                 metrics::counter!("lambda_serving_pushes_total", "event" => "trending")

@@ -4,9 +4,18 @@ use model::SlotStart;
 use ports::{BackendUrls, Backends, BatchTable, SlotCount, SpeedTable};
 use serde_json::Value;
 use serving::ServingConfig;
+use serving::admin::AdminActions;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 async fn start() -> (tempfile::TempDir, Backends, String, CancellationToken) {
+    start_with(ServingConfig::default(), AdminActions::default()).await
+}
+
+async fn start_with(
+    cfg: ServingConfig,
+    actions: AdminActions,
+) -> (tempfile::TempDir, Backends, String, CancellationToken) {
     let dir = tempfile::tempdir().unwrap();
     let backends = Backends::open(&BackendUrls::default(), dir.path()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -14,13 +23,14 @@ async fn start() -> (tempfile::TempDir, Backends, String, CancellationToken) {
     let shutdown = CancellationToken::new();
     let cfg = ServingConfig {
         assets_dir: dir.path().join("no-dashboard").display().to_string(),
-        ..ServingConfig::default()
+        ..cfg
     };
     tokio::spawn(serving::serve(
         listener,
         backends.clone(),
         cfg,
         None,
+        actions,
         shutdown.clone(),
     ));
     (dir, backends, base, shutdown)
@@ -123,6 +133,7 @@ async fn bad_requests_get_json_errors() {
             body["error"].as_str().is_some_and(|e| !e.is_empty()),
             "{path}: {body}"
         );
+        assert_eq!(body["code"], "bad_parameter", "{path}");
     }
     let (status, body) = get(&base, "/api/v1/trending").await;
     assert_eq!(status, 200);
@@ -168,5 +179,235 @@ async fn long_ranges_are_paged_at_the_cap() {
         "auto picks 6-hour buckets for a year"
     );
     assert_eq!(auto["next_from"], Value::Null);
+    shutdown.cancel();
+}
+
+/// One whole recompute protocol over one partition, as the batch layer drives it: the new pair
+/// becomes active (a stand-in for the real recompute, which needs DataFusion).
+async fn flip_once(coordinator: Arc<dyn ports::Coordinator>) -> Result<ports::ActivePair, String> {
+    use ports::protocol::HandshakeProgress;
+    let switch = ports::LambdaSwitch::new(coordinator);
+    let e = |e: ports::PortError| e.to_string();
+    let info = switch.begin_recompute(1, 1).await.map_err(e)?;
+    switch
+        .at_commit_boundary(&[(0, 5)].into())
+        .await
+        .map_err(e)?;
+    switch.mark_restarted().await.map_err(e)?;
+    switch
+        .at_commit_boundary(&[(0, 6)].into())
+        .await
+        .map_err(e)?;
+    let HandshakeProgress::Started(cut) = switch.handshake().await.map_err(e)? else {
+        return Err("the speed layer did not restart".into());
+    };
+    switch.flip(&info, &cut).await.map_err(e)
+}
+
+#[tokio::test]
+async fn admin_endpoints_need_the_token_and_recompute_then_roll_back() {
+    let cfg = ServingConfig {
+        admin_token: ports::Secret::new("s3cret-token"),
+        ..ServingConfig::default()
+    };
+    // The recompute action flips through the backends the server uses, known once it started.
+    let slot: Arc<std::sync::OnceLock<Backends>> = Arc::default();
+    let for_action = slot.clone();
+    let actions = AdminActions {
+        recompute: Some(Arc::new(move |_shutdown| {
+            let backends = for_action.get().cloned();
+            Box::pin(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                flip_once(backends.ok_or("no backends")?.coordinator).await
+            })
+        })),
+    };
+    let (_dir, b, base, shutdown) = start_with(cfg, actions).await;
+    slot.set(b.clone()).ok().unwrap();
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, token: Option<&str>| {
+        let mut r = client.request(method, format!("{base}{path}"));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            let status = r.status().as_u16();
+            let challenge = r.headers().get("www-authenticate").is_some();
+            (
+                status,
+                challenge,
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    use reqwest::Method;
+    for (method, path) in [
+        (Method::POST, "/api/v1/admin/recompute"),
+        (Method::GET, "/api/v1/admin/recompute"),
+        (Method::POST, "/api/v1/admin/rollback"),
+    ] {
+        for token in [None, Some("wrong"), Some("s3cret-token-and-more"), Some("")] {
+            let (status, challenge, body) = call(method.clone(), path, token).await;
+            assert_eq!(
+                (status, challenge),
+                (401, true),
+                "{method} {path} {token:?}: {body}"
+            );
+            assert_eq!(body["code"], "unauthorized");
+        }
+    }
+    let token = Some("s3cret-token");
+    let (status, _, body) = call(Method::POST, "/api/v1/admin/rollback", token).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("nothing_to_roll_back")),
+        "{body}"
+    );
+
+    let (status, _, body) = call(Method::POST, "/api/v1/admin/recompute", token).await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (202, Some("running")),
+        "{body}"
+    );
+    let (status, _, body) = call(Method::POST, "/api/v1/admin/recompute", token).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("recompute_running")),
+        "{body}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let done = loop {
+        let (_, _, body) = call(Method::GET, "/api/v1/admin/recompute", token).await;
+        if body["state"] != "running" || std::time::Instant::now() > deadline {
+            break body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["epoch"], 1);
+
+    let (status, _, body) = call(Method::POST, "/api/v1/admin/rollback", token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["epoch"], 2);
+    let (_, status_body) = get(&base, "/api/v1/status").await;
+    assert_eq!(status_body["active"]["epoch"], 2);
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn without_a_token_the_admin_api_is_off() {
+    let (_dir, _b, base, shutdown) = start().await;
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/v1/admin/rollback"))
+        .bearer_auth("anything")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "admin_disabled");
+    assert!(body["error"].as_str().unwrap().contains("admin-token"));
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route_and_the_real_responses() {
+    let (_dir, b, base, shutdown) = start().await;
+    b.views.migrate().await.unwrap();
+    let (status, doc) = get(&base, "/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let mut paths: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        vec![
+            "/api/v1/admin/recompute",
+            "/api/v1/admin/rollback",
+            "/api/v1/hashtags",
+            "/api/v1/hashtags/{tag}/series",
+            "/api/v1/status",
+            "/api/v1/trending",
+            "/metrics",
+            "/readyz",
+        ]
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["admin_token"]["scheme"],
+        "bearer"
+    );
+    // The fields the real responses carry are the fields the document names.
+    let schema_fields = |name: &str| -> Vec<String> {
+        let mut f: Vec<String> = doc["components"]["schemas"][name]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("no schema {name}"))
+            .keys()
+            .cloned()
+            .collect();
+        f.sort();
+        f
+    };
+    let fields = |v: &Value| -> Vec<String> {
+        let mut f: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        f.sort();
+        f
+    };
+    let (_, trending) = get(&base, "/api/v1/trending").await;
+    assert_eq!(fields(&trending), schema_fields("TrendingResponse"));
+    let (_, series) = get(&base, "/api/v1/hashtags/rust/series").await;
+    assert_eq!(fields(&series), schema_fields("SeriesResponse"));
+    let (_, search) = get(&base, "/api/v1/hashtags?prefix=ru").await;
+    assert_eq!(fields(&search), schema_fields("SearchResponse"));
+    let (_, error) = get(&base, "/api/v1/trending?limit=0").await;
+    assert_eq!(fields(&error), schema_fields("ErrorBody"));
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn trending_scores_a_burst_against_the_hour_before() {
+    let (_dir, b, base, shutdown) = start().await;
+    b.views.migrate().await.unwrap();
+    let now = SlotStart::containing(chrono::Utc::now().timestamp_millis());
+    let cell = |tag: &str, back: i64, count: i64| SlotCount {
+        hashtag: tag.into(),
+        slot: SlotStart(now.0 - back * 300_000),
+        count,
+    };
+    let mut cells = Vec::new();
+    for back in 2..=13 {
+        cells.push(cell("steady", back, 40));
+        cells.push(cell("rising", back, 2));
+    }
+    cells.extend([
+        cell("steady", 1, 40),
+        cell("steady", 0, 40),
+        cell("rising", 1, 2),
+        cell("rising", 0, 300),
+    ]);
+    b.views
+        .add_increments(SpeedTable::Zero, &cells)
+        .await
+        .unwrap();
+    let (status, body) = get(&base, "/api/v1/trending?minutes=10&limit=5").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["epoch"], 0);
+    let items = body["hashtags"].as_array().unwrap();
+    let burst = |tag: &str| {
+        items
+            .iter()
+            .find(|i| i["hashtag"] == tag)
+            .unwrap_or_else(|| panic!("{tag} in {body}"))["burst"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(burst("rising") >= 3.0, "{body}");
+    assert!(burst("steady") < 3.0, "{body}");
     shutdown.cancel();
 }
