@@ -19,8 +19,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # What `cargo build` reads: the workspace manifest, the lock file, the pinned toolchain, every
-# workspace member (add new members here; scripts/test-helm.sh checks it) and the Avro schemas
-# that crates/model includes at compile time.
+# workspace member (add new members here; scripts/test-helm.sh checks it), the Avro schemas
+# that crates/model includes at compile time, and benches/ (the root package's bench targets must
+# exist for its manifest to load).
 COPY Cargo.toml Cargo.lock rust-toolchain.toml ./
 COPY src ./src
 COPY collector ./collector
@@ -29,6 +30,7 @@ COPY batch-layer ./batch-layer
 COPY serving ./serving
 COPY crates ./crates
 COPY schemas ./schemas
+COPY benches ./benches
 # Cargo's registry and target directories are cache mounts, so rebuilds are incremental; the
 # binary is copied out of the cache before the step ends.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

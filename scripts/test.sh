@@ -30,6 +30,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test (unit, property, conformance, end-to-end)"
 cargo test --workspace
 
+step "Benchmark smoke: every criterion benchmark once (cargo test --bench micro)"
+cargo test --bench micro
+
 step "Helm chart and Kubernetes manifests (scripts/test-helm.sh)"
 scripts/test-helm.sh
 
