@@ -218,7 +218,11 @@ async fn main() -> Result<()> {
         Command::Serve { .. } => {
             let metrics = install_metrics();
             let actions = admin_actions(&backends, &cfg);
-            Ok(serving::run(backends, cfg.serving, metrics, actions, shutdown).await?)
+            let serving_cfg = serving::ServingConfig {
+                speed_group: cfg.speed.group.clone(),
+                ..cfg.serving.clone()
+            };
+            Ok(serving::run(backends, serving_cfg, metrics, actions, shutdown).await?)
         }
         Command::Recompute { abort } => {
             if abort {
@@ -369,7 +373,11 @@ async fn up(backends: Backends, cfg: Config, shutdown: CancellationToken) -> Res
         });
     }
     {
-        let (b, c, s) = (backends.clone(), cfg.serving.clone(), shutdown.clone());
+        let c = serving::ServingConfig {
+            speed_group: cfg.speed.group.clone(),
+            ..cfg.serving.clone()
+        };
+        let (b, s) = (backends.clone(), shutdown.clone());
         let actions = admin_actions(&backends, &cfg);
         tasks.spawn(async move {
             (

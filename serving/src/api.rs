@@ -400,17 +400,28 @@ pub async fn search(
 }
 
 /// The active pair, the recompute in progress, posts per second, how far the log, the speed
-/// tables and the master dataset have got, and which backends serve.
+/// tables and the master dataset have got (`lag`: records per partition not yet counted by the
+/// speed layer, not yet in the master dataset), and which backends serve.
 #[utoipa::path(get, path = "/api/v1/status", tag = "operations",
     responses((status = 200, description = "The system's state (see the fields)", body = Object), (status = 503, body = ErrorBody)))]
 pub async fn status(State(state): State<Arc<AppState>>) -> ApiResult<serde_json::Value> {
     let b = &state.backends;
     let pair = state.active.borrow().clone();
-    let (speed_state, ends, manifest) = tokio::try_join!(
+    let (speed_state, ends, manifest, speed_done) = tokio::try_join!(
         state.switch.speed_state(),
         b.log.end_offsets(model::POSTS_TOPIC),
         b.master.manifest(),
+        b.log
+            .committed_offsets(model::POSTS_TOPIC, &state.cfg.speed_group),
     )?;
+    // Records of each partition not yet counted by the speed layer / not yet in the master
+    // dataset.
+    let behind = |done: &std::collections::BTreeMap<u32, u64>| {
+        ends.iter()
+            .map(|(p, end)| (*p, end.saturating_sub(done.get(p).copied().unwrap_or(0))))
+            .collect::<std::collections::BTreeMap<u32, u64>>()
+    };
+    let (speed_lag, master_lag) = (behind(&speed_done), behind(&manifest.offsets));
     let total: u64 = ends.values().sum();
     let rate = state
         .rate
@@ -431,6 +442,10 @@ pub async fn status(State(state): State<Arc<AppState>>) -> ApiResult<serde_json:
         "speed_tables": { "speed_view_0": speed_state.speed_view_0, "speed_view_1": speed_state.speed_view_1 },
         "posts_per_second": (rate * 10.0).round() / 10.0,
         "log": { "records": total, "end_offsets": ends },
+        "lag": {
+            "speed": { "total": speed_lag.values().sum::<u64>(), "partitions": speed_lag },
+            "master": { "total": master_lag.values().sum::<u64>(), "partitions": master_lag },
+        },
         "master": { "manifest_version": manifest.version, "rows": manifest.rows(), "files": manifest.files.len(), "ingested": manifest.offsets },
         "view": { "name": views::HASHTAG_SLOT_COUNTS.name, "version": views::HASHTAG_SLOT_COUNTS.version },
         "backends": {

@@ -44,6 +44,10 @@ pub struct ServingConfig {
     /// How long a computed trending list is shared by every request and push for the same
     /// window, limit and epoch, milliseconds (0: computed for each).
     pub trends_ttl_ms: u64,
+    /// The speed layer's consumer group, for the lag in the status endpoint. Not a setting of
+    /// its own: the binary copies `speed.group` here.
+    #[serde(skip)]
+    pub speed_group: String,
     /// The bearer token of the admin endpoints ([`admin`]); empty: the admin API is off. Set
     /// it from a secret: `LT__SERVING__ADMIN_TOKEN`.
     pub admin_token: Secret,
@@ -59,6 +63,7 @@ impl Default for ServingConfig {
             assets_dir: String::new(),
             max_series_points: 10_000,
             trends_ttl_ms: 1000,
+            speed_group: "speed".into(),
             admin_token: Secret::default(),
         }
     }

@@ -374,7 +374,11 @@ async fn the_openapi_document_describes_every_route_and_the_real_responses() {
 async fn trending_scores_a_burst_against_the_hour_before() {
     let (_dir, b, base, shutdown) = start().await;
     b.views.migrate().await.unwrap();
-    let now = SlotStart::containing(chrono::Utc::now().timestamp_millis());
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let now = SlotStart::containing(now_ms);
+    // The current slot is partial: a steady tag has counted only its share of it so far.
+    let elapsed = (now_ms - now.0) as f64 / 300_000.0;
+    let steady_now = (40.0 * elapsed).round() as i64;
     let cell = |tag: &str, back: i64, count: i64| SlotCount {
         hashtag: tag.into(),
         slot: SlotStart(now.0 - back * 300_000),
@@ -387,7 +391,7 @@ async fn trending_scores_a_burst_against_the_hour_before() {
     }
     cells.extend([
         cell("steady", 1, 40),
-        cell("steady", 0, 40),
+        cell("steady", 0, steady_now),
         cell("rising", 1, 2),
         cell("rising", 0, 300),
     ]);
@@ -409,5 +413,40 @@ async fn trending_scores_a_burst_against_the_hour_before() {
     };
     assert!(burst("rising") >= 3.0, "{body}");
     assert!(burst("steady") < 3.0, "{body}");
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn status_reports_the_lag_of_the_speed_layer_and_the_master_dataset_per_partition() {
+    let (_dir, b, base, shutdown) = start().await;
+    b.views.migrate().await.unwrap();
+    b.log.ensure_topic(model::POSTS_TOPIC).await.unwrap();
+    let records = (0..10)
+        .map(|i| ports::NewRecord {
+            key: format!("author{i}").into_bytes(),
+            value: vec![1],
+            headers: Vec::new(),
+        })
+        .collect();
+    let positions = b.log.append(model::POSTS_TOPIC, records).await.unwrap();
+    // The speed layer has counted the first record of one partition.
+    let first = positions[0];
+    let mut consumer = b.log.consumer(model::POSTS_TOPIC, "speed").await.unwrap();
+    consumer
+        .commit(&[(first.partition, first.offset + 1)].into())
+        .await
+        .unwrap();
+    let (status, body) = get(&base, "/api/v1/status").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["log"]["records"], 10);
+    assert_eq!(body["lag"]["speed"]["total"], 9, "{body}");
+    assert_eq!(body["lag"]["master"]["total"], 10, "{body}");
+    let per_partition: u64 = body["lag"]["speed"]["partitions"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(per_partition, 9);
     shutdown.cancel();
 }
