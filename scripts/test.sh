@@ -18,11 +18,14 @@ scripts/build-dashboard.sh
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "Starting real ZooKeeper, Kafka and Cassandra (scripts/it/up.sh)"
+step "Starting real ZooKeeper, Kafka, Cassandra (scripts/it/up.sh) and S3 (moto, scripts/it/s3.sh)"
 scripts/it/up.sh
-trap 'scripts/it/down.sh || true' EXIT
-# LT_IT_ZK, LT_IT_KAFKA, LT_IT_CASSANDRA for the integration tests (with CI set, a missing one fails).
+trap 'scripts/it/down.sh || true; scripts/it/s3.sh stop || true' EXIT
+scripts/it/s3.sh start
+# LT_IT_ZK, LT_IT_KAFKA, LT_IT_CASSANDRA, LT_IT_S3 for the integration tests (with CI set, a
+# missing one fails).
 source .dev/it/env.sh
+source .dev/it/s3.env.sh
 
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings

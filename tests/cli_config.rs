@@ -71,3 +71,49 @@ fn unknown_keys_are_refused_with_their_name() {
         "the error names the key: {stderr}"
     );
 }
+
+/// `backends.master = "s3://…"` configured by the standard AWS_* variables, as the Helm chart
+/// renders it, against the S3-compatible test server (`scripts/it/s3.sh`).
+#[test]
+fn an_s3_master_dataset_is_configured_by_the_aws_environment() {
+    let Some(endpoint) = ports::conformance::server_address("LT_IT_S3", "S3 (moto)") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = lambda_trends()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["status", "--json"])
+        .env("LT__BACKENDS__MASTER", "s3://lambda-trends-it/cli-status")
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["master_rows"], 0);
+    // A wrong endpoint is an error that names the dataset, not a silent local fallback.
+    let out = lambda_trends()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["status", "--json"])
+        .env("LT__BACKENDS__MASTER", "s3://lambda-trends-it/cli-status")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_MAX_RETRIES", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("master dataset"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

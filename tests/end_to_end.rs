@@ -8,7 +8,7 @@ use batch_layer::recompute::{RecomputeConfig, run_recompute};
 use collector::publisher::{CollectorConfig, SourceKind};
 use collector::synthetic::{GroundTruth, SyntheticConfig};
 use model::POSTS_TOPIC;
-use ports::{BackendUrls, Backends};
+use ports::{BackendUrls, Backends, MasterDataset};
 use serde_json::Value;
 use serving::ServingConfig;
 use speed_layer::SpeedConfig;
@@ -46,22 +46,54 @@ async fn wait_until_caught_up(backends: &Backends) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn served_counts_equal_ground_truth_across_two_recomputes() {
-    pipeline_serves_ground_truth(BackendUrls::default()).await;
+    pipeline_serves_ground_truth(BackendUrls::default(), None).await;
+}
+
+/// The same with the master dataset on a real S3-compatible server (moto, `scripts/it/s3.sh`):
+/// ingest writes Parquet and manifests to S3, and DataFusion recomputes from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn master_dataset_on_s3_serves_ground_truth() {
+    let Some(endpoint) = ports::conformance::server_address("LT_IT_S3", "S3 (moto)") else {
+        return;
+    };
+    let prefix = format!(
+        "e2e-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    );
+    let url = url::Url::parse(&format!("s3://lambda-trends-it/{prefix}")).unwrap();
+    let options = [
+        ("aws_endpoint", endpoint.as_str()),
+        ("aws_allow_http", "true"),
+        ("aws_region", "us-east-1"),
+        ("aws_access_key_id", "test"),
+        ("aws_secret_access_key", "test"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let master = ports::ObjectStoreMasterDataset::from_url_with(&url, options).unwrap();
+    pipeline_serves_ground_truth(BackendUrls::default(), Some(Arc::new(master))).await;
 }
 
 /// The same with posts in the Confluent wire format (a schema-registry id configured).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_framed_posts_are_counted_the_same() {
-    pipeline_serves_ground_truth(BackendUrls {
-        confluent_schema_id: Some(42),
-        ..BackendUrls::default()
-    })
+    pipeline_serves_ground_truth(
+        BackendUrls {
+            confluent_schema_id: Some(42),
+            ..BackendUrls::default()
+        },
+        None,
+    )
     .await;
 }
 
-async fn pipeline_serves_ground_truth(urls: BackendUrls) {
+/// The whole pipeline on `urls` (and `master` instead of the embedded master dataset, if given).
+async fn pipeline_serves_ground_truth(urls: BackendUrls, master: Option<Arc<dyn MasterDataset>>) {
     let dir = tempfile::tempdir().unwrap();
-    let backends = Backends::open(&urls, dir.path()).unwrap();
+    let mut backends = Backends::open(&urls, dir.path()).unwrap();
+    if let Some(m) = master {
+        backends.master = m;
+    }
 
     let shutdown = CancellationToken::new();
     let truth = Arc::new(Mutex::new(GroundTruth::default()));

@@ -21,7 +21,9 @@ pub struct BackendUrls {
     pub views: String,
     /// The coordinator: `embedded` or `zk://host:2181[,host:2181]/chroot`.
     pub coordinator: String,
-    /// The master dataset: `embedded` (`<data-dir>/master`) or `file:///abs/path`.
+    /// The master dataset: `embedded` (`<data-dir>/master`), `file:///abs/path`, or
+    /// `s3://bucket/prefix` (S3 or an S3-compatible store, configured by the standard `AWS_*`
+    /// environment variables, e.g. `AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP` for MinIO).
     pub master: String,
     /// Partitions of topics the embedded log creates.
     pub partitions: u32,

@@ -134,21 +134,57 @@ impl ObjectStoreMasterDataset {
         })
     }
 
-    /// A dataset at a URL (`file:///abs/dir`; other schemes when their store is compiled in).
+    /// A dataset at a URL: `file:///abs/dir`, or `s3://bucket/prefix` (configured by the
+    /// standard `AWS_*` environment variables).
     pub fn from_url(url: &Url) -> Result<Self> {
+        Self::from_url_with(url, std::iter::empty())
+    }
+
+    /// Like [`ObjectStoreMasterDataset::from_url`], with store options on top of the environment
+    /// (for S3, `object_store`'s `AmazonConfigKey` names such as `aws_endpoint`,
+    /// `aws_allow_http`, `aws_access_key_id`).
+    pub fn from_url_with(
+        url: &Url,
+        options: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self> {
         if url.scheme() == "file" {
             let path = url
                 .to_file_path()
                 .map_err(|_| PortError::Invalid(format!("{url} is not a local path")))?;
             return Self::local(&path);
         }
-        let (store, root) = object_store::parse_url(url).map_err(|e| {
-            PortError::Invalid(format!("unsupported master dataset URL {url}: {e}"))
-        })?;
+        let store: Arc<dyn ObjectStore> = match url.scheme() {
+            // S3 and S3-compatible stores (MinIO, Ceph, R2, ...), configured by the standard
+            // AWS_* environment variables (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
+            // AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP, ...). The manifest is published with a
+            // conditional put (If-None-Match), which the store must support.
+            "s3" | "s3a" => {
+                let mut builder =
+                    object_store::aws::AmazonS3Builder::from_env().with_url(url.as_str());
+                for (key, value) in options {
+                    let key = key
+                        .parse()
+                        .map_err(|e| PortError::Invalid(format!("S3 option `{key}`: {e}")))?;
+                    builder = builder.with_config(key, value);
+                }
+                Arc::new(
+                    builder.build().map_err(|e| {
+                        PortError::Invalid(format!("master dataset URL {url}: {e}"))
+                    })?,
+                )
+            }
+            other => {
+                return Err(PortError::Invalid(format!(
+                    "master dataset URL {url}: unsupported scheme `{other}` (use file:// or s3://)"
+                )));
+            }
+        };
+        let root = StorePath::parse(url.path().trim_matches('/'))
+            .map_err(|e| PortError::Invalid(format!("master dataset URL {url}: bad path: {e}")))?;
         let mut store_url = url.clone();
         store_url.set_path("/");
         Ok(ObjectStoreMasterDataset {
-            store: Arc::from(store),
+            store,
             store_url,
             root,
         })
