@@ -1,6 +1,6 @@
 // Thin client for the serving API. Same origin as the page, so paths are absolute
 // from the root (`/api/v1/...`), never a host name.
-import type { SeriesResponse, Status, TrendingResponse } from './types';
+import type { SearchResponse, SeriesResponse, Status, TrendingResponse } from './types';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -48,9 +48,18 @@ export function fetchTrending(minutes: number, limit: number, signal?: AbortSign
   return getJson<TrendingResponse>(`/api/v1/trending?${q}`, signal);
 }
 
-export function fetchSeries(tag: string, from: Date, to: Date, signal?: AbortSignal) {
-  const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), step: 'auto' });
+/**
+ * A hashtag's series over `from..to`. `step` is `auto` (the server picks 5 min … 7 d buckets
+ * so the range fits in about 2,000 points) or minutes (a multiple of 5).
+ */
+export function fetchSeries(tag: string, from: Date, to: Date, signal?: AbortSignal, step: string = 'auto') {
+  const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), step });
   return getJson<SeriesResponse>(`/api/v1/hashtags/${encodeURIComponent(tag)}/series?${q}`, signal);
+}
+
+export function searchHashtags(prefix: string, limit: number, signal?: AbortSignal) {
+  const q = new URLSearchParams({ prefix, limit: String(limit) });
+  return getJson<SearchResponse>(`/api/v1/hashtags?${q}`, signal);
 }
 
 export function fetchStatus(signal?: AbortSignal) {

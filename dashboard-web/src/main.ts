@@ -1,11 +1,13 @@
 import { io } from 'socket.io-client';
 import { fetchSeries, fetchStatus, fetchTrending, isAbort } from './api';
-import { SeriesChart } from './chart';
+import { COLORS, MAX_SERIES, SeriesChart } from './chart';
 import { ErrorBanner } from './errors';
-import { fmtClock, fmtInt, fmtRate, fmtUtc, normalizeTag, toLocalInput } from './format';
-import { RANGES, isRangeKey, resolveRange, type RangeKey, type RangeSpec, type ResolvedRange } from './ranges';
+import { fmtClock, fmtInt, fmtUtc, normalizeTag, toLocalInput } from './format';
+import { HISTORY_START, isRangeKey, rangeLabel, resolveRange, type RangeKey, type RangeSpec, type ResolvedRange } from './ranges';
+import { HashtagSearch } from './search';
+import { StatusBar } from './status';
 import { TrendingList } from './trending';
-import type { SeriesUpdate, Status, TrendingResponse } from './types';
+import type { SeriesResponse, SeriesUpdate, TrendingResponse } from './types';
 import './style.css';
 
 const TRENDING_LIMIT = 10;
@@ -13,6 +15,7 @@ const SOCKET_WINDOW = 15; // the window of the socket's `trending` pushes
 const TRENDING_POLL_MS = 2_000;
 const STATUS_POLL_MS = 5_000;
 const SERIES_REFRESH_MS = 60_000;
+const COARSE_REFRESH_MS = 30_000;
 
 const $ = <T extends HTMLElement = HTMLElement>(testid: string): T => {
   const el = document.querySelector<T>(`[data-testid="${testid}"]`);
@@ -33,10 +36,10 @@ window.addEventListener('unhandledrejection', (e) => errors.set('app', `Unexpect
 const params = new URLSearchParams(location.hash.slice(1));
 const state = {
   window: [5, 15, 60].includes(Number(params.get('window'))) ? Number(params.get('window')) : SOCKET_WINDOW,
-  selected: null as string | null,
+  /** Hashtags on the chart, the first one is the main one. */
+  tags: [] as string[],
   range: { key: isRangeKey(params.get('range')) ? (params.get('range') as RangeKey) : '24h' } as RangeSpec,
   lastSocketTrending: 0,
-  epoch: null as number | null,
 };
 if (state.range.key === 'custom') {
   const from = new Date(params.get('from') ?? '');
@@ -46,7 +49,7 @@ if (state.range.key === 'custom') {
 
 function saveHash(): void {
   const p = new URLSearchParams();
-  if (state.selected) p.set('tag', state.selected);
+  for (const tag of state.tags) p.append('tag', tag);
   p.set('range', state.range.key);
   if (state.range.key === 'custom' && state.range.from && state.range.to) {
     p.set('from', state.range.from.toISOString());
@@ -56,19 +59,65 @@ function saveHash(): void {
   history.replaceState(null, '', `#${p}`);
 }
 
+// ---------------------------------------------------------------- status bar
+
+const status = new StatusBar({
+  epoch: $('status-epoch'),
+  freshness: $('status-freshness'),
+  pps: $('posts-per-second'),
+  lag: $('status-lag'),
+  view: $('active-view'),
+  provenance: $('provenance'),
+});
+
+let statusInFlight = false;
+async function pollStatus(): Promise<void> {
+  if (statusInFlight) return;
+  statusInFlight = true;
+  try {
+    const s = await fetchStatus();
+    errors.clear('status');
+    const flipped = status.show(s);
+    if (flipped) void loadSeries(true); // another pair: reload, numbers continue from it
+  } catch (e) {
+    errors.set('status', `Status: ${describe(e)}`);
+  } finally {
+    statusInFlight = false;
+  }
+}
+
 // ---------------------------------------------------------------- socket
 
 const conn = $('connection-status');
 function setConnection(kind: 'connecting' | 'connected' | 'reconnecting' | 'disconnected', label: string): void {
   conn.dataset.state = kind;
   conn.querySelector('.conn-label')!.textContent = label;
+  document.body.dataset.live = String(kind === 'connected');
 }
 
 const socket = io({ reconnectionDelayMax: 5_000 });
+const subscribed = new Set<string>();
+function syncSubscriptions(): void {
+  if (!socket.connected) return;
+  for (const tag of [...subscribed]) {
+    if (!state.tags.includes(tag)) {
+      socket.emit('unsubscribe', tag);
+      subscribed.delete(tag);
+    }
+  }
+  for (const tag of state.tags) {
+    if (!subscribed.has(tag)) {
+      socket.emit('subscribe', tag);
+      subscribed.add(tag);
+    }
+  }
+}
+
 socket.on('connect', () => {
   setConnection('connected', 'live');
   errors.clear('socket');
-  if (state.selected) socket.emit('subscribe', state.selected);
+  subscribed.clear(); // a new connection has no rooms
+  syncSubscriptions();
 });
 socket.on('disconnect', (reason) => {
   setConnection('reconnecting', 'reconnecting…');
@@ -83,21 +132,23 @@ socket.io.on('reconnect_failed', () => setConnection('disconnected', 'offline'))
 
 // ---------------------------------------------------------------- trending
 
-const trending = new TrendingList($<HTMLOListElement>('trending-list'), $('trending-empty'), (tag) => select(tag));
+const trending = new TrendingList($<HTMLOListElement>('trending-list'), $('trending-empty'), (tag) => select(tag, true));
 const lastUpdate = $('last-update');
 const trendingSource = $('trending-source');
-const suggestions = document.getElementById('hashtag-suggestions') as HTMLDataListElement;
 
 function showTrending(data: TrendingResponse, via: 'live' | 'polled'): void {
-  const list = Array.isArray(data.hashtags) ? data.hashtags.filter((h) => h && typeof h.hashtag === 'string') : [];
+  const list = Array.isArray(data.hashtags)
+    ? data.hashtags.filter((h) => h && typeof h.hashtag === 'string' && typeof h.count === 'number')
+    : [];
   trending.render(list);
-  trending.setSelected(state.selected);
+  trending.setSelected(state.tags[0] ?? null);
   const now = new Date();
   lastUpdate.textContent = fmtClock(now);
   lastUpdate.setAttribute('datetime', now.toISOString());
   lastUpdate.title = `data as of ${fmtUtc(data.as_of)}`;
-  trendingSource.textContent = `· ${via} · as of ${fmtUtc(data.as_of)}`;
-  suggestions.replaceChildren(...list.map((h) => new Option(`#${h.hashtag}`, h.hashtag)));
+  trendingSource.textContent = `· ${via}`;
+  status.fresh(data.as_of);
+  if (status.epochChanged(data.epoch)) void pollStatus(); // a flip: the status says which pair
 }
 
 socket.on('trending', (data: TrendingResponse) => {
@@ -145,95 +196,232 @@ const chart = new SeriesChart($('series-chart'));
 const seriesTitle = $('series-title');
 const seriesTotal = $('series-total');
 const seriesMeta = $('series-meta');
+const compareRow = $('compare-row');
+const legend = $<HTMLUListElement>('series-legend');
 let seriesInFlight: AbortController | null = null;
 let seriesLoadedAt = 0;
+/** Where each hashtag's data begins (epoch ms), for "all history". */
+const earliest = new Map<string, number | null>();
 
-function showTotal(): void {
-  const total = chart.total();
-  seriesTotal.textContent = fmtInt(total);
-  seriesTotal.dataset.total = String(total);
+function renderSeriesHeader(): void {
+  const tags = state.tags;
+  seriesTitle.textContent = tags.length === 0 ? 'No hashtag selected' : tags.map((t) => `#${t}`).join(' vs ');
+  seriesTitle.title = seriesTitle.textContent;
+  compareRow.hidden = tags.length === 0;
+  $('compare-form').hidden = tags.length >= MAX_SERIES;
+  legend.replaceChildren(
+    ...tags.map((tag, i) => {
+      const li = document.createElement('li');
+      li.className = 'chip';
+      li.dataset.testid = 'series-chip';
+      li.dataset.hashtag = tag;
+      li.style.setProperty('--series-color', COLORS[i % COLORS.length]!);
+      const swatch = document.createElement('span');
+      swatch.className = 'swatch';
+      swatch.setAttribute('aria-hidden', 'true');
+      const name = document.createElement('span');
+      name.className = 'chip-tag';
+      name.textContent = `#${tag}`;
+      const total = document.createElement('span');
+      total.className = 'chip-total';
+      total.dataset.testid = 'chip-total';
+      total.textContent = '…';
+      const remove = document.createElement('button');
+      remove.type = 'button';
+      remove.className = 'chip-remove';
+      remove.textContent = '×';
+      remove.setAttribute('aria-label', `Remove #${tag} from the chart`);
+      remove.addEventListener('click', () => removeTag(tag));
+      li.append(swatch, name, total, remove);
+      return li;
+    }),
+  );
 }
 
-function fmtSlot(minutes: number): string {
+function showTotals(): void {
+  const main = state.tags[0];
+  const total = main != null ? chart.total(main) : 0;
+  seriesTotal.textContent = main != null ? fmtInt(total) : '—';
+  seriesTotal.dataset.total = String(total);
+  seriesTotal.dataset.hashtag = main ?? '';
+  const epoch = main != null ? chart.epoch(main) : null;
+  if (epoch != null) seriesTotal.dataset.epoch = String(epoch);
+  for (const li of legend.querySelectorAll<HTMLLIElement>('[data-testid="series-chip"]')) {
+    const t = chart.total(li.dataset.hashtag ?? '');
+    li.dataset.total = String(t);
+    const el = li.querySelector('.chip-total');
+    if (el) el.textContent = fmtInt(t);
+  }
+}
+
+function fmtBucket(minutes: number): string {
   if (minutes % 1440 === 0) return `${minutes / 1440}-day`;
   if (minutes % 60 === 0) return `${minutes / 60}-h`;
   return `${minutes}-min`;
 }
 
 function describeRange(r: ResolvedRange): string {
-  if (r.live) return `last ${RANGES.find((x) => x.key === state.range.key)?.label ?? ''}`;
+  if (r.follow !== 'fixed') return rangeLabel(state.range.key);
   return `${fmtUtc(r.from.toISOString())} → ${fmtUtc(r.to.toISOString())}`;
 }
 
-async function loadSeries(): Promise<void> {
-  const tag = state.selected;
-  if (!tag) return;
-  let range: ResolvedRange;
-  try {
-    range = resolveRange(state.range);
-    errors.clear('range');
-  } catch (e) {
-    errors.set('range', describe(e));
-    return;
-  }
+/**
+ * Where the data of `tag` begins (epoch ms, to the hour): the first 7-day bucket with posts in
+ * all history, then the first hour with posts in that week.
+ */
+async function findEarliest(tag: string, signal: AbortSignal): Promise<number | null> {
+  if (earliest.has(tag)) return earliest.get(tag)!;
+  const now = Date.now();
+  const firstPoint = (resp: SeriesResponse) => (resp.points ?? []).find((p) => Number.isFinite(p.t) && p.count > 0)?.t ?? null;
+  const week = firstPoint(await fetchSeries(tag, new Date(HISTORY_START), new Date(now), signal, '10080'));
+  if (week == null) return null;
+  const weekEnd = Math.min(now, week + 7 * 86_400_000);
+  const hour = firstPoint(await fetchSeries(tag, new Date(week), new Date(weekEnd), signal, '60')) ?? week;
+  earliest.set(tag, hour);
+  return hour;
+}
+
+/**
+ * Fetches the series of every hashtag on the chart for the current range and draws them.
+ * `reload`: the same range again (a refresh or a flip), merged with what is shown.
+ */
+async function loadSeries(reload = false): Promise<void> {
+  const tags = [...state.tags];
+  if (!tags.length) return;
   seriesInFlight?.abort();
   const ctl = (seriesInFlight = new AbortController());
-  seriesMeta.textContent = 'loading…';
+  const stale = () => ctl.signal.aborted || tags.join('\n') !== state.tags.join('\n');
+  if (!reload) seriesMeta.textContent = 'loading…';
   try {
-    const resp = await fetchSeries(tag, range.from, range.to, ctl.signal);
-    if (tag !== state.selected) return;
-    chart.load(resp, range);
+    let range: ResolvedRange;
+    try {
+      let first: number | null = null;
+      if (state.range.key === 'all') {
+        const firsts = await Promise.all(tags.map((t) => findEarliest(t, ctl.signal)));
+        const known = firsts.filter((t): t is number => t != null);
+        first = known.length ? Math.min(...known) : null;
+      }
+      range = resolveRange(state.range, Date.now(), first);
+      errors.clear('range');
+    } catch (e) {
+      if (isAbort(e)) return;
+      errors.set('range', describe(e));
+      return;
+    }
+    const results = await Promise.allSettled(tags.map((tag) => fetchSeries(tag, range.from, range.to, ctl.signal)));
+    if (stale()) return;
+    const entries: { tag: string; resp: SeriesResponse }[] = [];
+    const failed: string[] = [];
+    results.forEach((r, i) => {
+      const tag = tags[i]!;
+      if (r.status === 'fulfilled') entries.push({ tag, resp: r.value });
+      else if (isAbort(r.reason)) return;
+      else {
+        failed.push(`#${tag}: ${describe(r.reason)}`);
+        entries.push({ tag, resp: { hashtag: tag, from: '', to: '', slot_minutes: 5, points: [] } });
+      }
+    });
+    if (failed.length === tags.length) {
+      errors.set('series', `Series ${failed.join('; ')}`);
+      chart.showMessage(`No series: ${failed.join('; ')}`);
+      showTotals();
+      seriesMeta.textContent = describeRange(range);
+      return;
+    }
+    if (failed.length) errors.set('series', `Series ${failed.join('; ')}`);
+    else errors.clear('series');
+    if (state.range.key === 'all') {
+      // Start the chart at the first point with posts rather than at its 7-day bucket.
+      const firsts = entries.flatMap((e) => (e.resp.points ?? []).filter((p) => p.count > 0).map((p) => p.t));
+      if (firsts.length) range = { ...range, from: new Date(Math.min(...firsts)) };
+      range = { ...range, span: range.to.getTime() - range.from.getTime() };
+    }
+    chart.show(entries, range, reload);
     seriesLoadedAt = Date.now();
-    errors.clear('series');
-    showTotal();
-    seriesMeta.textContent = `${describeRange(range)} · ${fmtSlot(chart.slotMinutes)} slots`;
+    showTotals();
+    seriesMeta.textContent = `${describeRange(range)} · ${fmtBucket(chart.slotMinutes)} buckets${range.follow === 'fixed' ? '' : ' · live'}`;
   } catch (e) {
-    if (isAbort(e)) return;
-    errors.set('series', `Series for #${tag}: ${describe(e)}`);
-    chart.showMessage(`No series for #${tag}: ${describe(e)}`);
-    seriesTotal.textContent = '0';
-    seriesTotal.dataset.total = '0';
-    seriesMeta.textContent = describeRange(range);
+    if (!isAbort(e)) errors.set('series', `Series: ${describe(e)}`);
   } finally {
     if (seriesInFlight === ctl) seriesInFlight = null;
   }
 }
 
-function select(raw: string): void {
-  const tag = normalizeTag(raw);
-  if (!tag) {
-    errors.set('search', `"${raw}" is not a hashtag`);
+function setTags(tags: string[]): void {
+  const unique = [...new Set(tags)].slice(0, MAX_SERIES);
+  const changed = unique.join('\n') !== state.tags.join('\n');
+  state.tags = unique;
+  syncSubscriptions();
+  trending.setSelected(unique[0] ?? null);
+  renderSeriesHeader();
+  saveHash();
+  if (!unique.length) {
+    seriesInFlight?.abort();
+    chart.showMessage('Pick a hashtag in “Trending now” or search for one to see its series.');
+    showTotals();
+    seriesMeta.textContent = '';
     return;
   }
+  if (changed) void loadSeries(false);
+}
+
+/** The key of a hashtag: the server's spelling as is, typed input normalised. */
+function keyOf(raw: string, fromServer: boolean): string | null {
+  const tag = fromServer ? raw : normalizeTag(raw);
+  if (!tag) {
+    errors.set('search', `“${raw}” is not a hashtag`);
+    return null;
+  }
   errors.clear('search');
-  if (state.selected && state.selected !== tag && socket.connected) socket.emit('unsubscribe', state.selected);
-  const changed = state.selected !== tag;
-  state.selected = tag;
-  if (changed && socket.connected) socket.emit('subscribe', tag);
-  seriesTitle.textContent = `#${tag}`;
-  trending.setSelected(tag);
-  saveHash();
-  void loadSeries();
+  return tag;
+}
+
+function select(raw: string, fromServer: boolean): void {
+  const tag = keyOf(raw, fromServer);
+  if (tag != null) setTags([tag]);
+}
+
+function compare(raw: string, fromServer: boolean): void {
+  const tag = keyOf(raw, fromServer);
+  if (tag == null || state.tags.includes(tag)) return;
+  if (state.tags.length >= MAX_SERIES) {
+    errors.set('search', `At most ${MAX_SERIES} hashtags can be compared`);
+    return;
+  }
+  setTags([...state.tags, tag]);
+}
+
+function removeTag(tag: string): void {
+  setTags(state.tags.filter((t) => t !== tag));
+  if (state.tags.length) (document.querySelector<HTMLInputElement>('[data-testid="compare-search"]'))?.focus();
+  else searchInput.focus();
 }
 
 socket.on('series_update', (u: SeriesUpdate) => {
-  if (!u || u.hashtag !== state.selected || !Array.isArray(u.points) || seriesInFlight) return;
-  if (chart.merge(u.points)) showTotal();
-  else if (Date.now() - seriesLoadedAt > 30_000) void loadSeries(); // coarser slots: re-fetch now and then
+  if (!u || typeof u.hashtag !== 'string' || !state.tags.includes(u.hashtag) || seriesInFlight) return;
+  if (status.epochChanged(u.epoch)) void pollStatus();
+  const result = chart.merge(u);
+  if (result === 'merged') showTotals();
+  else if (result === 'refetch' && Date.now() - seriesLoadedAt > COARSE_REFRESH_MS) void loadSeries(true);
 });
 
-// Sliding ranges are re-fetched once a minute (live points only cover the latest slots).
+// Ranges that follow the clock are re-fetched once a minute (live points only cover the
+// latest slots, and the socket may be down).
 setInterval(() => {
-  if (state.selected && state.range.key !== 'custom' && !seriesInFlight && Date.now() - seriesLoadedAt >= SERIES_REFRESH_MS) {
-    void loadSeries();
+  if (state.tags.length && state.range.key !== 'custom' && !seriesInFlight && Date.now() - seriesLoadedAt >= SERIES_REFRESH_MS) {
+    void loadSeries(true);
   }
 }, 5_000);
 
-const searchForm = $<HTMLFormElement>('hashtag-search-form');
 const searchInput = $<HTMLInputElement>('hashtag-search');
-searchForm.addEventListener('submit', (e) => {
-  e.preventDefault();
-  if (searchInput.value.trim()) select(searchInput.value);
+new HashtagSearch($<HTMLFormElement>('hashtag-search-form'), searchInput, $<HTMLUListElement>('hashtag-suggestions'), {
+  onPick: (tag, suggested) => select(tag, suggested),
+  onError: (m) => (m ? errors.set('suggest', m) : errors.clear('suggest')),
+});
+new HashtagSearch($<HTMLFormElement>('compare-form'), $<HTMLInputElement>('compare-search'), $<HTMLUListElement>('compare-suggestions'), {
+  onPick: (tag, suggested) => compare(tag, suggested),
+  onError: (m) => (m ? errors.set('suggest', m) : errors.clear('suggest')),
+  clearOnPick: true,
 });
 
 const rangeButtons = [...document.querySelectorAll<HTMLButtonElement>('[data-range]')];
@@ -256,55 +444,17 @@ function setRange(key: RangeKey): void {
     errors.clear('range');
   }
   saveHash();
-  void loadSeries();
+  void loadSeries(false);
 }
 for (const b of rangeButtons) b.addEventListener('click', () => setRange(b.dataset.range as RangeKey));
 for (const input of [customFrom, customTo]) input.addEventListener('change', () => setRange('custom'));
 
-// ---------------------------------------------------------------- status
-
-const pps = $('posts-per-second');
-const activeView = $('active-view');
-const provenance = $('provenance');
-
-function showStatus(s: Status): void {
-  pps.textContent = typeof s.posts_per_second === 'number' ? fmtRate(s.posts_per_second) : '—';
-  const a = s.active;
-  const recompute = s.recompute ? ` · recompute: ${s.recompute.phase ?? 'running'}` : '';
-  if (!a) {
-    activeView.textContent = 'no active view';
-    provenance.textContent = `Numbers: no active view yet${recompute}`;
-    return;
-  }
-  activeView.textContent = `epoch ${a.epoch} · ${a.batch} + ${a.speed}`;
-  const cut = a.cut && Object.keys(a.cut).length
-    ? Object.entries(a.cut)
-        .sort(([x], [y]) => Number(x) - Number(y))
-        .map(([p, o]) => `${p}:${o}`)
-        .join(', ')
-    : '';
-  const version = a.view_version != null ? `, view v${a.view_version}` : '';
-  const flipped = a.flipped_at ? `, flipped ${fmtUtc(a.flipped_at)}` : '';
-  provenance.textContent = `Numbers from ${a.batch} + ${a.speed}, epoch ${a.epoch}, cut {${cut}}${version}${flipped}${recompute}`;
-  provenance.title = `Batch view ${a.batch} (computed up to the log offsets in the cut) merged with speed view ${a.speed}.`;
-  if (state.epoch !== null && state.epoch !== a.epoch) void loadSeries(); // the views flipped: reload
-  state.epoch = a.epoch;
-}
-
-async function pollStatus(): Promise<void> {
-  try {
-    showStatus(await fetchStatus());
-    errors.clear('status');
-  } catch (e) {
-    errors.set('status', `Status: ${describe(e)}`);
-  }
-}
-setInterval(() => void pollStatus(), STATUS_POLL_MS);
-
 // ---------------------------------------------------------------- start
 
+setInterval(() => void pollStatus(), STATUS_POLL_MS);
 setWindow(state.window);
 setRange(state.range.key);
 void pollStatus();
-const initialTag = params.get('tag');
-if (initialTag) select(initialTag);
+const initial = params.getAll('tag').map((t) => normalizeTag(t)).filter(Boolean);
+if (initial.length) setTags(initial);
+else renderSeriesHeader();

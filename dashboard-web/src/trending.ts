@@ -14,36 +14,74 @@ interface Row {
 }
 
 /**
- * The "Trending now" list. Rows are keyed by hashtag and updated in place, so a row the
- * user is about to click is not replaced under the pointer by the next update.
+ * The "Trending now" list, a listbox: one tab stop (the current row), arrow keys, Home and End
+ * move between rows, Enter or Space (or a click) shows the row's hashtag. Rows are keyed by
+ * hashtag and updated in place, so a row under the pointer or holding the focus is not replaced
+ * by the next update. Hashtags are only ever set as text.
  */
 export class TrendingList {
   private readonly rows = new Map<string, Row>();
   private selected: string | null = null;
+  /** The row that holds the list's tab stop. */
+  private current: string | null = null;
 
   constructor(
     private readonly list: HTMLOListElement,
     private readonly empty: HTMLElement,
     onSelect: (tag: string) => void,
   ) {
-    const pick = (target: EventTarget | null) => {
-      const row = (target as Element | null)?.closest<HTMLElement>('[data-testid="trending-item"]');
+    const rowOf = (target: EventTarget | null) =>
+      (target as Element | null)?.closest<HTMLLIElement>('[data-testid="trending-item"]') ?? null;
+    list.addEventListener('click', (e) => {
+      const row = rowOf(e.target);
       const tag = row?.dataset.hashtag;
-      if (tag) onSelect(tag);
-    };
-    list.addEventListener('click', (e) => pick(e.target));
-    list.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' || e.key === ' ') {
-        e.preventDefault();
-        pick(e.target);
+      if (row && tag != null) {
+        this.setCurrent(tag, true);
+        onSelect(tag);
       }
+    });
+    list.addEventListener('focusin', (e) => {
+      const tag = rowOf(e.target)?.dataset.hashtag;
+      if (tag != null) this.setCurrent(tag, false);
+    });
+    list.addEventListener('keydown', (e) => {
+      const row = rowOf(e.target);
+      if (!row) return;
+      const els = this.ordered();
+      const i = els.indexOf(row);
+      let next: HTMLLIElement | undefined;
+      switch (e.key) {
+        case 'Enter':
+        case ' ':
+          e.preventDefault();
+          if (row.dataset.hashtag != null) onSelect(row.dataset.hashtag);
+          return;
+        case 'ArrowDown':
+          next = els[Math.min(els.length - 1, i + 1)];
+          break;
+        case 'ArrowUp':
+          next = els[Math.max(0, i - 1)];
+          break;
+        case 'Home':
+          next = els[0];
+          break;
+        case 'End':
+          next = els[els.length - 1];
+          break;
+        default:
+          return;
+      }
+      e.preventDefault();
+      if (next?.dataset.hashtag != null) this.setCurrent(next.dataset.hashtag, true);
     });
   }
 
   render(entries: TrendingEntry[]): void {
     const max = entries.reduce((m, e) => Math.max(m, e.count), 0) || 1;
     const seen = new Set<string>();
+    const focusedIndex = this.ordered().findIndex((el) => el === document.activeElement);
     entries.forEach((entry, i) => {
+      if (seen.has(entry.hashtag)) return;
       seen.add(entry.hashtag);
       const row = this.rows.get(entry.hashtag) ?? this.createRow(entry.hashtag);
       row.rank.textContent = String(i + 1);
@@ -60,9 +98,9 @@ export class TrendingList {
         row.el.dataset.count = String(entry.count);
         if (grew) flash(row.el);
       }
-      // appendChild moves an existing node: this puts the rows in rank order.
-      this.list.appendChild(row.el);
+      if (!row.el.isConnected) this.list.appendChild(row.el);
     });
+    this.reorder(entries);
     for (const [tag, row] of this.rows) {
       if (!seen.has(tag)) {
         row.el.remove();
@@ -70,11 +108,58 @@ export class TrendingList {
       }
     }
     this.empty.hidden = entries.length > 0;
+    // Keep exactly one tab stop; if the focused row went away, focus its successor.
+    const els = this.ordered();
+    if (this.current == null || !this.rows.has(this.current)) {
+      const fallback = focusedIndex >= 0 ? els[Math.min(focusedIndex, els.length - 1)] : undefined;
+      const tag = fallback?.dataset.hashtag ?? (this.selected != null && this.rows.has(this.selected) ? this.selected : els[0]?.dataset.hashtag);
+      this.current = tag ?? null;
+      if (fallback && focusedIndex >= 0 && document.activeElement === document.body) fallback.focus();
+    }
+    this.syncTabStops();
   }
 
   setSelected(tag: string | null): void {
     this.selected = tag;
     for (const [t, row] of this.rows) row.el.setAttribute('aria-selected', String(t === tag));
+    if (tag != null && this.rows.has(tag) && !this.list.contains(document.activeElement)) {
+      this.current = tag;
+      this.syncTabStops();
+    }
+  }
+
+  private ordered(): HTMLLIElement[] {
+    return [...this.list.querySelectorAll<HTMLLIElement>(':scope > [data-testid="trending-item"]')];
+  }
+
+  /**
+   * Puts the rows in rank order. Moving the focused row would blur it, so it stays where it is
+   * and the others are moved around it.
+   */
+  private reorder(entries: TrendingEntry[]): void {
+    const want = entries.map((e) => this.rows.get(e.hashtag)?.el).filter((el): el is HTMLLIElement => !!el);
+    const pinned = want.indexOf(document.activeElement as HTMLLIElement);
+    const place = (el: HTMLLIElement, after: ChildNode | null) => {
+      const before = after ? after.nextSibling : this.list.firstChild;
+      if (before !== el) this.list.insertBefore(el, before);
+    };
+    if (pinned < 0) {
+      want.forEach((el, i) => place(el, i ? want[i - 1]! : null));
+      return;
+    }
+    const focused = want[pinned]!;
+    for (let i = 0; i < pinned; i++) this.list.insertBefore(want[i]!, focused);
+    for (let i = pinned + 1; i < want.length; i++) place(want[i]!, want[i - 1]!);
+  }
+
+  private setCurrent(tag: string, focus: boolean): void {
+    this.current = tag;
+    this.syncTabStops();
+    if (focus) this.rows.get(tag)?.el.focus();
+  }
+
+  private syncTabStops(): void {
+    for (const [t, row] of this.rows) row.el.tabIndex = t === this.current ? 0 : -1;
   }
 
   private createRow(tag: string): Row {
@@ -82,25 +167,31 @@ export class TrendingList {
     el.className = 'trend-row';
     el.dataset.testid = 'trending-item';
     el.dataset.hashtag = tag;
-    el.tabIndex = 0;
+    el.tabIndex = -1;
     el.setAttribute('role', 'option');
     el.setAttribute('aria-selected', String(tag === this.selected));
     el.title = `Show the series of #${tag}`;
 
     const rank = span('rank');
+    rank.setAttribute('aria-hidden', 'true');
+    // [rank] [#hashtag ▲burst / bar of the count relative to the top] [count]
+    const main = span('trend-main');
     const name = span('tag');
-    name.textContent = `#${tag}`;
+    const text = span('tag-text');
+    text.textContent = `#${tag}`;
     const badge = span('burst');
     badge.textContent = '▲ burst';
     badge.dataset.testid = 'burst-badge';
     badge.hidden = true;
-    name.append(' ', badge);
+    name.append(text, badge);
     const bar = span('bar');
+    bar.setAttribute('aria-hidden', 'true');
     const fill = span('bar-fill');
     bar.appendChild(fill);
+    main.append(name, bar);
     const count = span('count');
     count.dataset.testid = 'trending-count';
-    el.append(rank, name, bar, count);
+    el.append(rank, main, count);
 
     const row: Row = { el, rank, badge, fill, count, value: -1 };
     this.rows.set(tag, row);

@@ -16,7 +16,7 @@ export interface TrendingResponse {
 }
 
 export interface SeriesPoint {
-  /** Slot start, epoch milliseconds. */
+  /** Slot (or bucket) start, epoch milliseconds. */
   t: number;
   slot?: string;
   count: number;
@@ -30,12 +30,22 @@ export interface SeriesResponse {
   from: string;
   to: string;
   slot_minutes: number;
+  epoch?: number;
+  tables?: string[];
   points: SeriesPoint[];
+  next_from?: string | null;
 }
 
-/** socket.io `series_update`, sent to a client that emitted `subscribe`. */
+/** `GET /api/v1/hashtags?prefix=`. */
+export interface SearchResponse {
+  prefix: string;
+  hashtags: string[];
+}
+
+/** socket.io `series_update`, sent to the room of a hashtag a client subscribed to. */
 export interface SeriesUpdate {
   hashtag: string;
+  epoch?: number;
   points: SeriesPoint[];
 }
 
@@ -53,9 +63,12 @@ export interface Recompute {
   [key: string]: unknown;
 }
 
-/** `GET /api/v1/status`. */
+/** `GET /api/v1/status` (only the fields the dashboard reads). */
 export interface Status {
   active: ActiveView | null;
   posts_per_second: number | null;
   recompute: Recompute | null;
+  log?: { records?: number; end_offsets?: Record<string, number> } | null;
+  master?: { rows?: number; ingested?: Record<string, number>; files?: number; earliest?: string | null } | null;
+  speed_tables?: Record<string, unknown> | null;
 }
