@@ -40,6 +40,8 @@ step "Helm chart and Kubernetes manifests (scripts/test-helm.sh)"
 scripts/test-helm.sh
 
 step "Browser test: the dashboard against a running lambda-trends up"
-scripts/browser-test.sh
+# The binary `cargo test --workspace` just built (a plain `cargo build --bin` would unify features
+# differently and build DataFusion a second time).
+LT_BIN="$CARGO_TARGET_DIR/debug/lambda-trends" scripts/browser-test.sh
 
 echo "All tests passed in $(( $(date +%s) - started )) s."
