@@ -23,6 +23,7 @@ const TAGS = {
   travel: 2, food: 2.2, photography: 1.6, webdev: 1.2, haskell: 0.15,
 };
 const started = Date.now();
+const HISTORY_DAYS = 90;
 const startSlot = Math.floor(started / SLOT) * SLOT;
 
 // ------------------------------------------------------------------ synthetic data
@@ -35,6 +36,7 @@ function hash(str) {
 
 /** Posts of `tag` in the 5-minute slot starting at `t` before the mock started. */
 function synthetic(tag, t) {
+  if (t < started - HISTORY_DAYS * DAY) return 0; // the mock's history begins 90 days back
   const w = TAGS[tag];
   const hour = (t % DAY) / 3_600_000;
   const daily = 1 + 0.6 * Math.sin(((hour - 8) / 24) * 2 * Math.PI + hash(tag) * 2);
@@ -64,6 +66,7 @@ function tick() {
     total += n * 25; // pretend most posts carry no trending tag
   }
   recentPosts.push([now, total]);
+  logRecords += total;
   recentPosts = recentPosts.filter(([t]) => now - t <= 5_000);
 }
 setInterval(tick, 500).unref();
@@ -85,7 +88,7 @@ function trending(minutes, limit) {
     .filter((h) => h.count > 0)
     .sort((a, b) => b.count - a.count || a.hashtag.localeCompare(b.hashtag))
     .slice(0, limit);
-  return { window_minutes: minutes, as_of: new Date(now).toISOString(), hashtags };
+  return { window_minutes: minutes, as_of: new Date(now).toISOString(), epoch: epochNow(), hashtags };
 }
 
 function point(tag, t, slotMs) {
@@ -95,9 +98,10 @@ function point(tag, t, slotMs) {
   return { t, slot: new Date(t).toISOString(), count: c, batch: batchPart, speed: c - batchPart };
 }
 
-function series(tag, from, to) {
+function series(tag, from, to, step) {
   const span = to - from;
-  const slotMs = span <= 2 * DAY ? SLOT : span <= 31 * DAY ? 12 * SLOT : DAY;
+  const slotMs = /^\d+$/.test(step ?? '') ? Number(step) * 60_000 : span <= 2 * DAY ? SLOT : span <= 31 * DAY ? 12 * SLOT : DAY;
+  from = Math.max(from, Math.floor((started - HISTORY_DAYS * DAY) / slotMs) * slotMs);
   const points = [];
   for (let t = Math.ceil(from / slotMs) * slotMs; t < to; t += slotMs) {
     const p = point(tag, t, slotMs);
@@ -108,14 +112,22 @@ function series(tag, from, to) {
     from: new Date(from).toISOString(),
     to: new Date(to).toISOString(),
     slot_minutes: slotMs / 60_000,
+    epoch: epochNow(),
     points,
   };
 }
 
+/** The mock "flips" once a minute. */
+function epochNow() {
+  return 1 + Math.floor((Date.now() - started) / 60_000);
+}
+
+let logRecords = 0;
+
 function status() {
   const now = Date.now();
   const age = now - started;
-  const epoch = 1 + Math.floor(age / 60_000);
+  const epoch = epochNow();
   const inMinute = age % 60_000;
   const pps = recentPosts.reduce((s, [, n]) => s + n, 0) / 5;
   return {
@@ -128,6 +140,11 @@ function status() {
       flipped_at: new Date(started + (epoch - 1) * 60_000).toISOString(),
     },
     posts_per_second: Math.round(pps * 10) / 10,
+    log: { records: logRecords, end_offsets: { 0: Math.ceil(logRecords / 2), 1: Math.floor(logRecords / 2) } },
+    master: {
+      rows: Math.max(0, logRecords - Math.round(pps * 3)),
+      ingested: { 0: Math.max(0, Math.ceil(logRecords / 2) - Math.round(pps * 1.5)), 1: Math.max(0, Math.floor(logRecords / 2) - Math.round(pps * 1.5)) },
+    },
     recompute: inMinute > 40_000 ? { phase: 'batch_running', epoch: epoch + 1 } : null,
   };
 }
@@ -173,6 +190,12 @@ const server = createServer((req, res) => {
     return json(res, 200, trending(minutes, limit));
   }
   if (p === '/api/v1/status') return json(res, 200, status());
+  if (p === '/api/v1/hashtags') {
+    const prefix = (url.searchParams.get('prefix') ?? '').replace(/^#+/, '').toLowerCase();
+    const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 20)));
+    const hashtags = Object.keys(TAGS).filter((t) => t.startsWith(prefix)).sort().slice(0, limit);
+    return json(res, 200, { prefix, hashtags });
+  }
   const m = p.match(/^\/api\/v1\/hashtags\/([^/]+)\/series$/);
   if (m) {
     const tag = decodeURIComponent(m[1]);
@@ -180,8 +203,7 @@ const server = createServer((req, res) => {
     const to = url.searchParams.has('to') ? parseTime(url.searchParams.get('to')) : Date.now();
     const from = url.searchParams.has('from') ? parseTime(url.searchParams.get('from')) : to - DAY;
     if (!Number.isFinite(from) || !Number.isFinite(to) || from >= to) return json(res, 404, { error: 'bad from/to' });
-    if (to - from > 400 * DAY) return json(res, 404, { error: 'range too long' });
-    return json(res, 200, series(tag, from, to));
+    return json(res, 200, series(tag, from, to, url.searchParams.get('step')));
   }
   if (p.startsWith('/api/')) return json(res, 404, { error: 'not found' });
   serveStatic(url, res);
@@ -210,6 +232,7 @@ setInterval(() => {
         const { t: tt, slot, count: c } = point(tag, t, SLOT);
         return { t: tt, slot, count: c };
       }),
+      epoch: epochNow(),
     });
   }
 }, 2_000).unref();

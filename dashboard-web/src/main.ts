@@ -306,6 +306,7 @@ async function loadSeries(reload = false): Promise<void> {
     } catch (e) {
       if (isAbort(e)) return;
       errors.set('range', describe(e));
+      seriesMeta.textContent = rangeLabel(state.range.key);
       return;
     }
     const results = await Promise.allSettled(tags.map((tag) => fetchSeries(tag, range.from, range.to, ctl.signal)));
