@@ -3,8 +3,11 @@
 export interface TrendingEntry {
   hashtag: string;
   count: number;
-  /** z-score of the last five minutes against the hour before; 3 or more is a burst. */
-  burst?: number;
+  /**
+   * z-score of the last five minutes against the hour before; 3 or more is a burst. `null`
+   * while the server has no hour of history to compare with.
+   */
+  burst?: number | null;
 }
 
 /** `GET /api/v1/trending` and the socket.io `trending` event. */

@@ -152,8 +152,9 @@ pub struct TrendingItem {
     /// Merged count in the window.
     pub count: i64,
     /// Burst score: the last five minutes against the hour before, as a z-score
-    /// ([`crate::trends::burst_score`]); 3 or more is a burst.
-    pub burst: f64,
+    /// ([`crate::trends::burst_score`]); 3 or more is a burst. `null` while the system has no
+    /// hour of history yet (no trending hashtag has any count in the baseline).
+    pub burst: Option<f64>,
 }
 
 /// Computes the trending list (shared by the endpoint and the push loop): at most once per
@@ -184,17 +185,26 @@ pub async fn compute_trending(
         )
     }))
     .await?;
+    let slots: Vec<_> = histories
+        .iter()
+        .map(|history| {
+            let points: Vec<(i64, i64)> = history.iter().map(|p| (p.t, p.count)).collect();
+            trends::slots_for_score(&points, current.0)
+        })
+        .collect();
+    // A system younger than the baseline has nothing to compare with: no score, rather than a
+    // burst badge on every hashtag.
+    let has_history = slots
+        .iter()
+        .any(|(baseline, _, _)| baseline.iter().any(|&c| c != 0));
     let hashtags = top
         .into_iter()
-        .zip(histories)
-        .map(|(h, history)| {
-            let points: Vec<(i64, i64)> = history.iter().map(|p| (p.t, p.count)).collect();
-            let (baseline, previous, now_count) = trends::slots_for_score(&points, current.0);
-            TrendingItem {
-                burst: trends::burst_score(&baseline, previous, now_count, elapsed),
-                hashtag: h.hashtag,
-                count: h.count,
-            }
+        .zip(slots)
+        .map(|(h, (baseline, previous, now_count))| TrendingItem {
+            burst: has_history
+                .then(|| trends::burst_score(&baseline, previous, now_count, elapsed)),
+            hashtag: h.hashtag,
+            count: h.count,
         })
         .collect();
     Ok(state.trends.put(

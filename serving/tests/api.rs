@@ -450,3 +450,28 @@ async fn status_reports_the_lag_of_the_speed_layer_and_the_master_dataset_per_pa
     assert_eq!(per_partition, 9);
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn a_system_without_an_hour_of_history_has_no_burst_scores() {
+    let (_dir, b, base, shutdown) = start().await;
+    b.views.migrate().await.unwrap();
+    let now = SlotStart::containing(chrono::Utc::now().timestamp_millis());
+    let cells: Vec<SlotCount> = ["new", "newer"]
+        .iter()
+        .map(|tag| SlotCount {
+            hashtag: (*tag).into(),
+            slot: now,
+            count: 50,
+        })
+        .collect();
+    b.views
+        .add_increments(SpeedTable::Zero, &cells)
+        .await
+        .unwrap();
+    let (status, body) = get(&base, "/api/v1/trending?minutes=10").await;
+    assert_eq!(status, 200, "{body}");
+    let items = body["hashtags"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{body}");
+    assert!(items.iter().all(|i| i["burst"].is_null()), "{body}");
+    shutdown.cancel();
+}
