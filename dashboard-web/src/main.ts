@@ -71,12 +71,17 @@ const status = new StatusBar({
 });
 
 let statusInFlight = false;
+/** True once a status has been read (so an absent `master.earliest` means an empty dataset). */
+let statusSeen = false;
 async function pollStatus(): Promise<void> {
   if (statusInFlight) return;
   statusInFlight = true;
   try {
     const s = await fetchStatus();
     errors.clear('status');
+    statusSeen = true;
+    const first = s.master?.earliest ? Date.parse(s.master.earliest) : NaN;
+    if (Number.isFinite(first)) historyStart = first;
     const flipped = status.show(s);
     if (flipped) void loadSeries(true); // another pair: reload, numbers continue from it
   } catch (e) {
@@ -200,6 +205,11 @@ const compareRow = $('compare-row');
 const legend = $<HTMLUListElement>('series-legend');
 let seriesInFlight: AbortController | null = null;
 let seriesLoadedAt = 0;
+/**
+ * Where the master dataset begins (epoch ms, from the status' `master.earliest`): "all history"
+ * scans from there, not from the first day of Twitter.
+ */
+let historyStart = HISTORY_START;
 /** Where each hashtag's data begins (epoch ms), for "all history". */
 const earliest = new Map<string, number | null>();
 
@@ -273,7 +283,9 @@ async function findEarliest(tag: string, signal: AbortSignal): Promise<number | 
   if (earliest.has(tag)) return earliest.get(tag)!;
   const now = Date.now();
   const firstPoint = (resp: SeriesResponse) => (resp.points ?? []).find((p) => Number.isFinite(p.t) && p.count > 0)?.t ?? null;
-  const week = firstPoint(await fetchSeries(tag, new Date(HISTORY_START), new Date(now), signal, '10080'));
+  // Nothing in the master dataset yet: the data is only in the speed tables, from today.
+  const start = historyStart === HISTORY_START && statusSeen ? now - 7 * 86_400_000 : historyStart;
+  const week = firstPoint(await fetchSeries(tag, new Date(start), new Date(now), signal, '10080'));
   if (week == null) return null;
   const weekEnd = Math.min(now, week + 7 * 86_400_000);
   const hour = firstPoint(await fetchSeries(tag, new Date(week), new Date(weekEnd), signal, '60')) ?? week;

@@ -456,7 +456,7 @@ pub async fn status(State(state): State<Arc<AppState>>) -> ApiResult<serde_json:
             "speed": { "total": speed_lag.values().sum::<u64>(), "partitions": speed_lag },
             "master": { "total": master_lag.values().sum::<u64>(), "partitions": master_lag },
         },
-        "master": { "manifest_version": manifest.version, "rows": manifest.rows(), "files": manifest.files.len(), "ingested": manifest.offsets },
+        "master": { "manifest_version": manifest.version, "rows": manifest.rows(), "files": manifest.files.len(), "ingested": manifest.offsets, "earliest": manifest.earliest_hour() },
         "view": { "name": views::HASHTAG_SLOT_COUNTS.name, "version": views::HASHTAG_SLOT_COUNTS.version },
         "backends": {
             "event_log": b.log.describe(),

@@ -441,6 +441,10 @@ async fn status_reports_the_lag_of_the_speed_layer_and_the_master_dataset_per_pa
     assert_eq!(body["log"]["records"], 10);
     assert_eq!(body["lag"]["speed"]["total"], 9, "{body}");
     assert_eq!(body["lag"]["master"]["total"], 10, "{body}");
+    assert!(
+        body["master"]["earliest"].is_null(),
+        "an empty master dataset has no beginning: {body}"
+    );
     let per_partition: u64 = body["lag"]["speed"]["partitions"]
         .as_object()
         .unwrap()

@@ -56,6 +56,21 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The start of the earliest `date=/hour=` partition holding a file: where the history
+    /// begins, to the hour (`None` for an empty dataset, or files outside that layout).
+    pub fn earliest_hour(&self) -> Option<DateTime<Utc>> {
+        self.files
+            .iter()
+            .filter_map(|f| {
+                let mut parts = f.path.split('/');
+                let date = parts.next()?.strip_prefix("date=")?;
+                let hour: u32 = parts.next()?.strip_prefix("hour=")?.parse().ok()?;
+                let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+                Some(day.and_hms_opt(hour, 0, 0)?.and_utc())
+            })
+            .min()
+    }
+
     /// Total rows in the dataset.
     pub fn rows(&self) -> u64 {
         self.files.iter().map(|f| f.rows).sum()
@@ -311,5 +326,37 @@ impl MasterDataset for ObjectStoreMasterDataset {
 
     fn describe(&self) -> String {
         format!("{}{}", self.store_url, self.root)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str) -> MasterFile {
+        MasterFile {
+            path: path.into(),
+            partition: 0,
+            first_offset: 0,
+            last_offset: 0,
+            rows: 1,
+            bytes: 1,
+        }
+    }
+
+    #[test]
+    fn the_earliest_hour_is_the_first_partition_with_a_file() {
+        let mut m = Manifest::default();
+        assert_eq!(m.earliest_hour(), None);
+        m.files = vec![
+            file("date=2026-11-23/hour=06/part-0-0-9.parquet"),
+            file("date=2021-04-01/hour=15/part-1-0-9.parquet"),
+            file("date=2021-04-01/hour=09/part-2-0-9.parquet"),
+            file("elsewhere/part.parquet"),
+        ];
+        assert_eq!(
+            m.earliest_hour().unwrap().to_rfc3339(),
+            "2021-04-01T09:00:00+00:00"
+        );
     }
 }
