@@ -218,11 +218,7 @@ async fn main() -> Result<()> {
         Command::Serve { .. } => {
             let metrics = install_metrics();
             let actions = admin_actions(&backends, &cfg);
-            let serving_cfg = serving::ServingConfig {
-                speed_group: cfg.speed.group.clone(),
-                ..cfg.serving.clone()
-            };
-            Ok(serving::run(backends, serving_cfg, metrics, actions, shutdown).await?)
+            Ok(serving::run(backends, serving_config(&cfg), metrics, actions, shutdown).await?)
         }
         Command::Recompute { abort } => {
             if abort {
@@ -264,6 +260,14 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Config { .. } => unreachable!("handled above"),
+    }
+}
+
+/// Serving's settings, with the speed layer's consumer group it reports the lag of.
+fn serving_config(cfg: &Config) -> serving::ServingConfig {
+    serving::ServingConfig {
+        speed_group: cfg.speed.group.clone(),
+        ..cfg.serving.clone()
     }
 }
 
@@ -373,11 +377,7 @@ async fn up(backends: Backends, cfg: Config, shutdown: CancellationToken) -> Res
         });
     }
     {
-        let c = serving::ServingConfig {
-            speed_group: cfg.speed.group.clone(),
-            ..cfg.serving.clone()
-        };
-        let (b, s) = (backends.clone(), shutdown.clone());
+        let (b, c, s) = (backends.clone(), serving_config(&cfg), shutdown.clone());
         let actions = admin_actions(&backends, &cfg);
         tasks.spawn(async move {
             (

@@ -16,6 +16,26 @@ fn lambda_trends(data: &std::path::Path) -> Command {
     c
 }
 
+/// Records in the event log of the data directory `data`, as `lambda-trends status --json` reports.
+fn posts_in_log(data: &std::path::Path) -> u64 {
+    let out = lambda_trends(data)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    status["log_end_offsets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum()
+}
+
 #[test]
 fn sigterm_flushes_and_every_collected_post_is_in_the_log() {
     let dir = tempfile::tempdir().unwrap();
@@ -52,24 +72,9 @@ fn sigterm_flushes_and_every_collected_post_is_in_the_log() {
         .unwrap_or_else(|| panic!("no 'collected N posts' line in: {stderr}"));
     assert!(collected > 0, "{stderr}");
 
-    let out = lambda_trends(dir.path())
-        .args(["status", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let in_log: u64 = status["log_end_offsets"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_u64().unwrap())
-        .sum();
     assert_eq!(
-        in_log, collected,
+        posts_in_log(dir.path()),
+        collected,
         "the log holds exactly the posts collect reported"
     );
 }
@@ -167,18 +172,7 @@ async fn collect_jetstream_from_a_live_like_server() {
         .unwrap();
     assert!(
         cursor >= t0 + 14,
-        "the cursor file holds the last event read: {cursor}"
+        "the cursor file holds the last acknowledged event: {cursor}"
     );
-    let status = lambda_trends(&data)
-        .args(["status", "--json"])
-        .output()
-        .unwrap();
-    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
-    let in_log: u64 = status["log_end_offsets"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_u64().unwrap())
-        .sum();
-    assert_eq!(in_log, 5);
+    assert_eq!(posts_in_log(&data), 5);
 }

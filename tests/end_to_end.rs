@@ -62,14 +62,7 @@ async fn master_dataset_on_s3_serves_ground_truth() {
         chrono::Utc::now().timestamp_micros()
     );
     let url = url::Url::parse(&format!("s3://lambda-trends-it/{prefix}")).unwrap();
-    let options = [
-        ("aws_endpoint", endpoint.as_str()),
-        ("aws_allow_http", "true"),
-        ("aws_region", "us-east-1"),
-        ("aws_access_key_id", "test"),
-        ("aws_secret_access_key", "test"),
-    ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let options = ports::conformance::s3_test_options(&endpoint);
     let master = ports::ObjectStoreMasterDataset::from_url_with(&url, options).unwrap();
     pipeline_serves_ground_truth(BackendUrls::default(), Some(Arc::new(master))).await;
 }

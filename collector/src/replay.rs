@@ -103,14 +103,7 @@ pub fn parse_replay_line(line: &str) -> Vec<ReplayRecord> {
         return vec![ReplayRecord::Skipped("keep_alive")];
     }
     if trimmed.starts_with('[') {
-        return match serde_json::from_str::<Vec<&RawValue>>(trimmed) {
-            Ok(statuses) if statuses.is_empty() => vec![ReplayRecord::Skipped("empty_page")],
-            Ok(statuses) => statuses.iter().map(|s| v1_record(s.get())).collect(),
-            Err(e) => vec![ReplayRecord::malformed(
-                line,
-                &crate::x_v2::ReplayError::InvalidJson(e),
-            )],
-        };
+        return v1_page_records(trimmed, line);
     }
     let keys = match serde_json::from_str::<HashMap<String, &RawValue>>(trimmed) {
         Ok(k) => k,
@@ -128,14 +121,7 @@ pub fn parse_replay_line(line: &str) -> Vec<ReplayRecord> {
         return v2_line_record(trimmed);
     }
     if let Some(statuses) = keys.get("statuses") {
-        return match serde_json::from_str::<Vec<&RawValue>>(statuses.get()) {
-            Ok(s) if s.is_empty() => vec![ReplayRecord::Skipped("empty_page")],
-            Ok(s) => s.iter().map(|s| v1_record(s.get())).collect(),
-            Err(e) => vec![ReplayRecord::malformed(
-                line,
-                &crate::x_v2::ReplayError::InvalidJson(e),
-            )],
-        };
+        return v1_page_records(statuses.get(), line);
     }
     if keys.contains_key("meta") && !keys.contains_key("errors") {
         return page_records(trimmed);
@@ -147,6 +133,18 @@ pub fn parse_replay_line(line: &str) -> Vec<ReplayRecord> {
         return vec![v1_record(trimmed)];
     }
     v2_line_record(trimmed)
+}
+
+/// A JSON array of v1.1 statuses (a timeline, or a search page's `statuses`) of `line`.
+fn v1_page_records(array: &str, line: &str) -> Vec<ReplayRecord> {
+    match serde_json::from_str::<Vec<&RawValue>>(array) {
+        Ok(statuses) if statuses.is_empty() => vec![ReplayRecord::Skipped("empty_page")],
+        Ok(statuses) => statuses.iter().map(|s| v1_record(s.get())).collect(),
+        Err(e) => vec![ReplayRecord::malformed(
+            line,
+            &crate::x_v2::ReplayError::InvalidJson(e),
+        )],
+    }
 }
 
 fn v1_record(json: &str) -> ReplayRecord {

@@ -14,7 +14,7 @@
 //! `user_withheld`, `warning`, `disconnect`) are not statuses: [`control_kind`] names them so a
 //! replay can skip them.
 
-use crate::x_v2::ReplayError;
+use crate::x_v2::{Entities, ReplayError, parse_id};
 use model::Post;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -79,13 +79,7 @@ pub fn parse_status(json: &str) -> Result<Post, ReplayError> {
             s.entities,
         ),
     };
-    let hashtags = entities.map(|e| {
-        e.hashtags
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|h| h.text.map(Cow::into_owned))
-            .collect()
-    });
+    let hashtags = entities.map(Entities::tags);
     Ok(Post {
         userid,
         username,
@@ -105,12 +99,9 @@ fn id_of(id_str: Option<Cow<'_, str>>, id: Option<&RawValue>) -> Result<Option<i
         (None, Some(raw)) => raw.get(),
         (None, None) => return Ok(None),
     };
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ReplayError::BadId(text.to_owned()));
-    }
-    text.parse::<i64>()
+    parse_id(text)
         .map(Some)
-        .map_err(|_| ReplayError::BadId(text.to_owned()))
+        .ok_or_else(|| ReplayError::BadId(text.to_owned()))
 }
 
 #[derive(Deserialize)]
@@ -151,18 +142,6 @@ struct Extended<'a> {
     full_text: Option<Cow<'a, str>>,
     #[serde(borrow)]
     entities: Option<Entities<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Entities<'a> {
-    #[serde(borrow)]
-    hashtags: Option<Vec<Hashtag<'a>>>,
-}
-
-#[derive(Deserialize)]
-struct Hashtag<'a> {
-    #[serde(borrow)]
-    text: Option<Cow<'a, str>>,
 }
 
 #[cfg(test)]

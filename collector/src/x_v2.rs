@@ -192,13 +192,7 @@ fn to_post(data: Tweet<'_>, includes: Option<&Includes<'_>>) -> Result<Post, Rep
         }) => (text, entities),
         _ => (data.text.ok_or(ReplayError::MissingText)?, data.entities),
     };
-    let hashtags = entities.map(|e| {
-        e.hashtags
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|h| h.tag.map(Cow::into_owned))
-            .collect()
-    });
+    let hashtags = entities.map(Entities::tags);
     Ok(Post {
         userid,
         username,
@@ -211,8 +205,8 @@ fn to_post(data: Tweet<'_>, includes: Option<&Includes<'_>>) -> Result<Post, Rep
     })
 }
 
-/// A decimal id that fits in a non-negative `i64`.
-fn parse_id(s: &str) -> Option<i64> {
+/// A decimal id that fits in a non-negative `i64` (X ids, v2 and v1.1).
+pub(crate) fn parse_id(s: &str) -> Option<i64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -263,16 +257,29 @@ struct NoteTweet<'a> {
     entities: Option<Entities<'a>>,
 }
 
+/// The `entities` of a post, v2 or v1.1: only the hashtags are read.
 #[derive(Deserialize)]
-struct Entities<'a> {
+pub(crate) struct Entities<'a> {
     #[serde(borrow)]
     hashtags: Option<Vec<HashtagEntity<'a>>>,
 }
 
+/// A hashtag entity: its text is `tag` in v2 and `text` in v1.1.
 #[derive(Deserialize)]
 struct HashtagEntity<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, alias = "text")]
     tag: Option<Cow<'a, str>>,
+}
+
+impl Entities<'_> {
+    /// The hashtags as written (without `#`): empty when the object has none.
+    pub(crate) fn tags(self) -> Vec<String> {
+        self.hashtags
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|h| h.tag.map(Cow::into_owned))
+            .collect()
+    }
 }
 
 #[derive(Deserialize)]

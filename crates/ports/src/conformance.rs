@@ -36,6 +36,21 @@ pub fn server_address(var: &str, server: &str) -> Option<String> {
     }
 }
 
+/// Store options for the S3-compatible test server at `endpoint` (moto, `scripts/it/s3.sh`),
+/// for [`crate::ObjectStoreMasterDataset::from_url_with`].
+pub fn s3_test_options(endpoint: &str) -> Vec<(String, String)> {
+    [
+        ("aws_endpoint", endpoint),
+        ("aws_allow_http", "true"),
+        ("aws_region", "us-east-1"),
+        ("aws_access_key_id", "test"),
+        ("aws_secret_access_key", "test"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
 fn rec(key: &str, value: &str) -> NewRecord {
     NewRecord {
         key: key.as_bytes().to_vec(),

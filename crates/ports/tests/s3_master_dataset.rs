@@ -2,22 +2,9 @@
 //! in server mode, which `scripts/it/s3.sh` installs from PyPI and starts; `LT_IT_S3` is its
 //! endpoint, and the bucket `lambda-trends-it` exists).
 
-use ports::conformance::{self, server_address};
+use ports::conformance::{self, s3_test_options, server_address};
 use ports::{MasterDataset, ObjectStoreMasterDataset};
 use std::sync::Arc;
-
-fn options(endpoint: &str) -> Vec<(String, String)> {
-    [
-        ("aws_endpoint", endpoint),
-        ("aws_allow_http", "true"),
-        ("aws_region", "us-east-1"),
-        ("aws_access_key_id", "test"),
-        ("aws_secret_access_key", "test"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
-}
 
 #[tokio::test]
 async fn s3_master_dataset_conforms() {
@@ -30,7 +17,7 @@ async fn s3_master_dataset_conforms() {
         chrono::Utc::now().timestamp_micros()
     );
     let url = url::Url::parse(&format!("s3://lambda-trends-it/{prefix}")).unwrap();
-    let master = ObjectStoreMasterDataset::from_url_with(&url, options(&endpoint)).unwrap();
+    let master = ObjectStoreMasterDataset::from_url_with(&url, s3_test_options(&endpoint)).unwrap();
     assert!(
         master.describe().contains("lambda-trends-it"),
         "{}",
