@@ -50,7 +50,7 @@ RUN npm run build
 # --- The runtime -------------------------------------------------------------------------------
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /var/lib/lambda-trends \
  && chown 65532:65532 /var/lib/lambda-trends

@@ -11,7 +11,8 @@ cd "$LT_ROOT"
 step() { printf '\n==> %s\n' "$*"; }
 started=$(date +%s)
 
-step "Installing the browser and building the dashboard"
+step "Installing build packages and the browser, building the dashboard"
+scripts/install-build-deps.sh
 scripts/install-browser.sh
 scripts/build-dashboard.sh
 

@@ -7,6 +7,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$LT_ROOT"
 command -v cargo >/dev/null || { echo "up: cargo not found: install Rust (https://rustup.rs)" >&2; exit 1; }
+scripts/install-build-deps.sh
 scripts/build-dashboard.sh
 echo "up: building lambda-trends (the first build takes several minutes)..."
 cargo build --bin lambda-trends

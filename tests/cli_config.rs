@@ -117,3 +117,65 @@ fn an_s3_master_dataset_is_configured_by_the_aws_environment() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Kafka over TLS with SCRAM, configured the way the Helm chart renders it (`kafka.properties`
+/// in the config file, the password in `LT__KAFKA__SASL_PASSWORD`), against the test broker's
+/// SASL_SSL listener (`scripts/it/up.sh`): `migrate` creates the topics there; a wrong password
+/// fails with the broker's reason and without the password in the output.
+#[test]
+fn kafka_over_tls_with_scram_is_configured_like_the_chart_renders_it() {
+    let Some(addr) = ports::conformance::server_address("LT_IT_KAFKA_SASL_SSL", "Kafka SASL_SSL")
+    else {
+        return;
+    };
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lambda-trends.toml");
+    let namespace = format!("lt-cli-tls-{:08x}", rand::random::<u32>());
+    std::fs::write(
+        &file,
+        format!(
+            "[backends]\nevent-log = \"kafka://{addr}/{namespace}\"\n\
+             [kafka]\nclient-id = \"lambda-trends-cli-tls\"\n\
+             [kafka.properties]\n\"security.protocol\" = \"SASL_SSL\"\n\
+             \"sasl.mechanism\" = \"SCRAM-SHA-512\"\n\"sasl.username\" = \"{user}\"\n\
+             \"ssl.ca.location\" = \"{ca}\"\n",
+            user = var("LT_IT_KAFKA_USER"),
+            ca = var("LT_IT_KAFKA_CA"),
+        ),
+    )
+    .unwrap();
+    let migrate = |password: &str| {
+        lambda_trends()
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--config", file.to_str().unwrap(), "migrate"])
+            .env("LT__KAFKA__SASL_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let out = migrate(&var("LT_IT_KAFKA_PASSWORD"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "migrate over SASL_SSL failed: {stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Topic posts is ready ("),
+        "migrate made the topic on the TLS listener: {stdout}"
+    );
+
+    let out = migrate("wrong-password-5d1e");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "a wrong password was accepted");
+    assert!(all.contains("SASL authentication error"), "{all}");
+    assert!(
+        !all.contains("wrong-password-5d1e"),
+        "the password was printed: {all}"
+    );
+}

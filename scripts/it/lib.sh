@@ -21,6 +21,12 @@ ALL_SERVERS=(zookeeper kafka cassandra)
 IT_PORT_ZK="${LT_IT_ZK_PORT:-2181}"
 IT_PORT_KAFKA="${LT_IT_KAFKA_PORT:-9092}"
 IT_PORT_KAFKA_CONTROLLER="${LT_IT_KAFKA_CONTROLLER_PORT:-9093}"
+# Kafka's second client listener: SASL_SSL (TLS with a test CA, SCRAM-SHA-512 user below).
+IT_PORT_KAFKA_SASL_SSL="${LT_IT_KAFKA_SASL_SSL_PORT:-9094}"
+# shellcheck disable=SC2034 # used by up.sh
+IT_KAFKA_SCRAM_USER=lambda-trends-it
+# shellcheck disable=SC2034 # used by up.sh
+IT_KAFKA_SCRAM_PASSWORD=it-scram-secret
 IT_PORT_CASSANDRA="${LT_IT_CASSANDRA_PORT:-9042}"
 IT_PORT_CASSANDRA_STORAGE="${LT_IT_CASSANDRA_STORAGE_PORT:-7000}"
 
@@ -38,7 +44,7 @@ it_port() {
 it_all_ports() {
   case "$1" in
     zookeeper) echo "$IT_PORT_ZK" ;;
-    kafka) echo "$IT_PORT_KAFKA" "$IT_PORT_KAFKA_CONTROLLER" ;;
+    kafka) echo "$IT_PORT_KAFKA" "$IT_PORT_KAFKA_CONTROLLER" "$IT_PORT_KAFKA_SASL_SSL" ;;
     cassandra) echo "$IT_PORT_CASSANDRA" "$IT_PORT_CASSANDRA_STORAGE" ;;
   esac
 }
@@ -171,6 +177,12 @@ it_write_env() {
     port="${port:-$(it_port "$s")}"
     if it_owned_pid "$s" >/dev/null && it_probe "$s" "$port"; then
       lines+=("$var=$IT_HOST:$port")
+      if [[ "$s" == kafka && -f "$LT_IT_STATE/kafka/tls/ca.pem" ]]; then
+        # The SASL_SSL listener: third port of the started set; TLS trust and SCRAM credentials.
+        lines+=("LT_IT_KAFKA_SASL_SSL=$IT_HOST:$(it_started_ports kafka | awk '{print $3}')"
+          "LT_IT_KAFKA_CA=$LT_IT_STATE/kafka/tls/ca.pem"
+          "LT_IT_KAFKA_USER=$IT_KAFKA_SCRAM_USER" "LT_IT_KAFKA_PASSWORD=$IT_KAFKA_SCRAM_PASSWORD")
+      fi
     fi
   done
   tmp="$LT_IT_STATE/env.tmp"

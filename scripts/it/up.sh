@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Start real single-node servers for integration tests, from Maven Central jars (no Docker):
-#   ZooKeeper 127.0.0.1:2181 | Kafka (KRaft) 127.0.0.1:9092 (controller :9093) | Cassandra CQL 127.0.0.1:9042
+#   ZooKeeper 127.0.0.1:2181 | Kafka (KRaft) 127.0.0.1:9092 (controller :9093, SASL_SSL :9094)
+#   | Cassandra CQL 127.0.0.1:9042
 #
 #   scripts/it/up.sh                      # all three
 #   scripts/it/up.sh zookeeper kafka      # a subset
-#   source .dev/it/env.sh                 # exports LT_IT_ZK, LT_IT_KAFKA, LT_IT_CASSANDRA
+#   source .dev/it/env.sh                 # exports LT_IT_ZK, LT_IT_KAFKA, LT_IT_CASSANDRA (and for
+#                                         # Kafka's SASL_SSL listener LT_IT_KAFKA_SASL_SSL, _CA, _USER, _PASSWORD)
 #   scripts/it/smoke.sh                   # real client round trips against each running server
 #   scripts/it/down.sh [--clean]          # stop (and wipe data)
 #
@@ -22,8 +24,8 @@
 #   LT_IT_HEAP_ZOOKEEPER/_KAFKA/_CASSANDRA      e.g. "-Xms64m -Xmx256m" (defaults below)
 #   LT_IT_JAVA_OPTS_ZOOKEEPER/_KAFKA/_CASSANDRA extra JVM flags
 #   LT_IT_MVN_OPTS                   extra flags for mvn (e.g. -Dmaven.repo.local=...)
-#   LT_IT_ZK_PORT, LT_IT_KAFKA_PORT, LT_IT_KAFKA_CONTROLLER_PORT, LT_IT_CASSANDRA_PORT,
-#   LT_IT_CASSANDRA_STORAGE_PORT     ports (default 2181, 9092, 9093, 9042, 7000)
+#   LT_IT_ZK_PORT, LT_IT_KAFKA_PORT, LT_IT_KAFKA_CONTROLLER_PORT, LT_IT_KAFKA_SASL_SSL_PORT,
+#   LT_IT_CASSANDRA_PORT, LT_IT_CASSANDRA_STORAGE_PORT   ports (default 2181, 9092, 9093, 9094, 9042, 7000)
 set -euo pipefail
 # shellcheck source=scripts/it/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -127,10 +129,36 @@ prepare_zookeeper() {
   echo "exec $(q "${cmd[@]}")" >>"$d/run.sh"
 }
 
+# TLS material for Kafka's SASL_SSL listener, made once per state dir with the JDK's keytool: a
+# test CA (tls/ca.pem, what clients trust) and the broker's key pair in a PKCS12 keystore, its
+# certificate signed by the CA for 127.0.0.1 and localhost (clients verify the host name).
+kafka_tls() {
+  local t="$1/tls" kt pass=it-keystore-secret
+  [[ -f "$t/server.p12" && -f "$t/ca.pem" ]] && return 0
+  kt="$(dirname "$JAVA")/keytool"
+  [[ -x "$kt" ]] || kt=keytool
+  rm -rf "$t" && mkdir -p "$t"
+  "$kt" -genkeypair -keystore "$t/ca.p12" -storetype PKCS12 -storepass "$pass" -alias ca \
+    -dname "CN=lambda-trends test CA" -keyalg RSA -keysize 2048 -validity 3650 \
+    -ext bc:c -noprompt >/dev/null 2>&1
+  "$kt" -exportcert -rfc -keystore "$t/ca.p12" -storepass "$pass" -alias ca -file "$t/ca.pem" >/dev/null 2>&1
+  "$kt" -genkeypair -keystore "$t/server.p12" -storetype PKCS12 -storepass "$pass" -alias broker \
+    -dname "CN=localhost" -keyalg RSA -keysize 2048 -validity 3650 -noprompt >/dev/null 2>&1
+  "$kt" -certreq -keystore "$t/server.p12" -storepass "$pass" -alias broker -file "$t/server.csr" >/dev/null 2>&1
+  "$kt" -gencert -keystore "$t/ca.p12" -storepass "$pass" -alias ca -infile "$t/server.csr" \
+    -outfile "$t/server.pem" -rfc -validity 3650 \
+    -ext "SAN=ip:127.0.0.1,dns:localhost" -ext "KU=digitalSignature,keyEncipherment" -ext "EKU=serverAuth" >/dev/null 2>&1
+  "$kt" -importcert -keystore "$t/server.p12" -storepass "$pass" -alias ca -file "$t/ca.pem" -noprompt >/dev/null 2>&1
+  "$kt" -importcert -keystore "$t/server.p12" -storepass "$pass" -alias broker -file "$t/server.pem" >/dev/null 2>&1
+  [[ -f "$t/ca.pem" && -s "$t/server.pem" ]] || { it_err "kafka: keytool could not make the TLS material in $t"; return 1; }
+}
+
 prepare_kafka() {
   local d="$1" lib="$2" src="$SERVERS_SRC/kafka" cid=""
   mkdir -p "$d/data"
+  kafka_tls "$d" || return 1
   sed -e "s#@DATA_DIR@#$d/data#g" -e "s#@PORT@#$IT_PORT_KAFKA#g" -e "s#@CONTROLLER_PORT@#$IT_PORT_KAFKA_CONTROLLER#g" \
+    -e "s#@SASL_SSL_PORT@#$IT_PORT_KAFKA_SASL_SSL#g" -e "s#@TLS_DIR@#$d/tls#g" \
     "$src/server.properties.in" >"$d/server.properties"
   # shellcheck disable=SC2206
   local common=(-Djava.awt.headless=true -Dlog4j2.configurationFile="$src/log4j2.properties"
@@ -141,7 +169,8 @@ prepare_kafka() {
       cid="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
     done
     local fmt=("$JAVA" -Xms64m -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "${common[@]}"
-      kafka.tools.StorageTool format -t "$cid" -c "$d/server.properties" --ignore-formatted)
+      kafka.tools.StorageTool format -t "$cid" -c "$d/server.properties" --ignore-formatted
+      --add-scram "SCRAM-SHA-512=[name=$IT_KAFKA_SCRAM_USER,password=$IT_KAFKA_SCRAM_PASSWORD]")
     echo "$(q "${fmt[@]}") || exit 1" >>"$d/run.sh"
   fi
   # shellcheck disable=SC2206

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use ports::{EventLog, LogConsumer, NewRecord, PortError, Position, Result};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
@@ -30,7 +30,7 @@ pub struct KafkaEventLog {
     options: KafkaOptions,
     producer: FutureProducer,
     admin: AdminClient<DefaultClientContext>,
-    meta: Arc<BaseConsumer>,
+    meta: Arc<BaseConsumer<RefusalContext>>,
     /// Topics known to exist, so `append` checks (and creates) a topic once, not per call.
     known_topics: Mutex<HashSet<String>>,
 }
@@ -63,6 +63,40 @@ fn offset_u64(o: i64) -> Result<u64> {
     u64::try_from(o).map_err(|_| PortError::Internal(format!("Kafka returned offset {o}")))
 }
 
+/// The metadata client's context: remembers the last authentication or TLS failure librdkafka
+/// reports, so a refused connection says why instead of "broker transport failure".
+#[derive(Debug, Default)]
+struct RefusalContext {
+    refusal: Mutex<Option<String>>,
+}
+
+impl RefusalContext {
+    fn refusal(&self) -> Option<String> {
+        self.refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl ClientContext for RefusalContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if matches!(
+            error.rdkafka_error_code(),
+            Some(
+                RDKafkaErrorCode::Authentication
+                    | RDKafkaErrorCode::SaslAuthenticationFailed
+                    | RDKafkaErrorCode::SSL
+            )
+        ) {
+            *self.refusal.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason.to_string());
+        }
+        tracing::warn!(%error, reason, "Kafka client error.");
+    }
+}
+
+impl ConsumerContext for RefusalContext {}
+
 /// What the metadata says about a topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TopicState {
@@ -94,7 +128,7 @@ impl KafkaEventLog {
             .map_err(|e| classify("admin client creation", &e))?;
         let meta = Self::client_config(&bootstrap, &options)
             .set("allow.auto.create.topics", "false")
-            .create()
+            .create_with_context(RefusalContext::default())
             .map_err(|e| classify("metadata client creation", &e))?;
         let log = KafkaEventLog {
             url: url.to_string(),
@@ -110,10 +144,25 @@ impl KafkaEventLog {
         let shown = log.url.clone();
         blocking(move || {
             meta.fetch_metadata(None, timeout).map(|_| ()).map_err(|e| {
-                PortError::Unavailable(format!(
-                    "cannot reach Kafka at {shown} within {} ms: {e} (is a broker running there?)",
-                    timeout.as_millis()
-                ))
+                // A broker that refused our credentials or certificate will refuse them again:
+                // that is a configuration error, reported with librdkafka's reason. The
+                // client's error events reach its context only when its queue is served.
+                for _ in 0..10 {
+                    let _no_subscription = meta.poll(Duration::from_millis(50));
+                    if meta.context().refusal().is_some() {
+                        break;
+                    }
+                }
+                match meta.context().refusal() {
+                    Some(reason) => PortError::Invalid(format!(
+                        "Kafka at {shown} refused the connection: {reason} (check security.protocol, \
+                         the sasl.* settings, kafka.sasl-password and ssl.ca.location)"
+                    )),
+                    None => PortError::Unavailable(format!(
+                        "cannot reach Kafka at {shown} within {} ms: {e} (is a broker running there?)",
+                        timeout.as_millis()
+                    )),
+                }
             })
         })
         .await?;

@@ -487,3 +487,96 @@ async fn a_seek_right_after_assignment_starts_reading_there() {
         "nothing before the sought offsets, nothing twice"
     );
 }
+
+/// Options for the broker's SASL_SSL listener (`LT_IT_KAFKA_SASL_SSL`; `scripts/it/up.sh` makes
+/// a test CA, `LT_IT_KAFKA_CA`, and a SCRAM-SHA-512 user, `LT_IT_KAFKA_USER`/`_PASSWORD`), the
+/// way an operator configures a Strimzi or managed cluster: `properties` plus the password as
+/// a secret.
+fn sasl_ssl(password: Option<&str>) -> Option<(String, KafkaOptions)> {
+    let addr = ports::conformance::server_address("LT_IT_KAFKA_SASL_SSL", "Kafka SASL_SSL")?;
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
+    let properties = [
+        ("security.protocol", "SASL_SSL".to_string()),
+        ("sasl.mechanisms", "SCRAM-SHA-512".into()),
+        ("sasl.username", var("LT_IT_KAFKA_USER")),
+        ("ssl.ca.location", var("LT_IT_KAFKA_CA")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let options = KafkaOptions {
+        partitions: 2,
+        client_id: "lambda-trends-it-tls".into(),
+        properties,
+        sasl_password: ports::Secret::new(
+            password
+                .map(str::to_string)
+                .unwrap_or_else(|| var("LT_IT_KAFKA_PASSWORD")),
+        ),
+        operation_timeout_ms: 5_000,
+        ..KafkaOptions::default()
+    };
+    Some((format!("kafka://{addr}"), options))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_log_conforms_over_tls_with_scram() {
+    let Some((url, options)) = sasl_ssl(None) else {
+        return;
+    };
+    let log = KafkaEventLog::connect(&url, options)
+        .await
+        .expect("connect over SASL_SSL");
+    conformance::event_log(log, &unique("lt-it-tls")).await;
+}
+
+#[tokio::test]
+async fn a_wrong_scram_password_is_refused_with_a_clear_error() {
+    let Some((url, options)) = sasl_ssl(Some("not-the-password")) else {
+        return;
+    };
+    let err = match KafkaEventLog::connect(&url, options).await {
+        Ok(_) => panic!("a wrong SCRAM password connected"),
+        Err(e) => e,
+    };
+    assert!(matches!(err, PortError::Invalid(_)), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("SASL authentication error") && msg.contains("kafka.sasl-password"),
+        "the error names the failed authentication and what to check: {msg}"
+    );
+    eprintln!("{msg}");
+    assert!(
+        !msg.contains("not-the-password"),
+        "the password is not in the error: {msg}"
+    );
+}
+
+#[tokio::test]
+async fn a_broker_certificate_from_an_untrusted_ca_is_refused() {
+    let Some((url, mut options)) = sasl_ssl(None) else {
+        return;
+    };
+    // Trust only a CA that did not sign the broker's certificate.
+    options.properties.insert(
+        "ssl.ca.location".into(),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../cassandra/tests/fixtures/test-ca.pem"
+        )
+        .into(),
+    );
+    let err = match KafkaEventLog::connect(&url, options).await {
+        Ok(_) => panic!("connected to a broker whose certificate is not trusted"),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(err, PortError::Invalid(_)),
+        "trusting the wrong CA is a configuration error: {err}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("certificate verify failed") && msg.contains("ssl.ca.location"),
+        "the error says the certificate was not trusted, and what to check: {msg}"
+    );
+}
