@@ -4,9 +4,10 @@
 
 mod backends;
 mod config;
+mod data_cli;
 
 use anyhow::{Context, Result};
-use batch_layer::recompute::{Progress, run_recompute};
+use batch_layer::recompute::{RecomputeRequest, run_recompute_of};
 use clap::{Parser, Subcommand};
 use config::Config;
 use ports::{Backends, LambdaSwitch};
@@ -91,14 +92,53 @@ enum Command {
     Speed,
     /// Runs the master ingest alone.
     Ingest,
-    /// Recomputes the batch view from the master dataset and flips to it.
+    /// Recomputes the batch views from the master dataset into the inactive pair, and flips to it.
     Recompute {
-        /// Abandons a recompute left in progress by a crash instead.
+        /// Abandons the recompute in progress (left by a crash, or a shadow pair not wanted).
         #[arg(long)]
         abort: bool,
+        /// Fills the inactive pair without flipping: compare it with `views diff`, then `flip`.
+        #[arg(long)]
+        shadow: bool,
+        /// The views file to compute (default: `recompute.views-file`; none: the active pair's views).
+        #[arg(long, value_name = "FILE")]
+        views: Option<PathBuf>,
+        /// Computes only this view (repeatable) besides the built-in thesis view.
+        #[arg(long = "view", value_name = "NAME")]
+        view: Vec<String>,
+        /// Runs again every this many minutes, until stopped.
+        #[arg(long, value_name = "MINUTES")]
+        every: Option<u64>,
     },
+    /// Makes the shadow pair left by `recompute --shadow` active.
+    Flip,
     /// Makes the previous batch/speed pair active again.
     Rollback,
+    /// View definitions: list them, compare the shadow pair with the active one.
+    Views {
+        #[command(subcommand)]
+        command: data_cli::ViewsCommand,
+    },
+    /// Every flip, rollback, shadow recompute and abort: when, who, which views, which cut.
+    History {
+        /// The newest this many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Prints JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs SQL over the master dataset: tables `posts` and `hashtags`.
+    Sql {
+        /// The query, e.g. "SELECT hashtag, count(*) FROM hashtags GROUP BY 1 ORDER BY 2 DESC LIMIT 10".
+        query: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: data_cli::SqlFormat,
+        /// Sees only what had been ingested at this time (RFC 3339 or `YYYY-MM-DD[ HH:MM[:SS]]`, UTC).
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+    },
     /// Runs the API, socket.io and the dashboard alone.
     Serve {
         /// Address to listen on.
@@ -220,21 +260,55 @@ async fn main() -> Result<()> {
             let actions = admin_actions(&backends, &cfg);
             Ok(serving::run(backends, serving_config(&cfg), metrics, actions, shutdown).await?)
         }
-        Command::Recompute { abort } => {
+        Command::Recompute {
+            abort,
+            shadow,
+            views,
+            view,
+            every,
+        } => {
             if abort {
-                LambdaSwitch::new(backends.coordinator.clone())
-                    .end_recompute()
-                    .await?;
-                eprintln!("The recompute in progress, if any, was abandoned.");
+                match LambdaSwitch::new(backends.coordinator.clone())
+                    .abort_recompute()
+                    .await?
+                {
+                    Some(r) => eprintln!(
+                        "The recompute to epoch {} was abandoned; the active pair is unchanged.",
+                        r.epoch.0
+                    ),
+                    None => eprintln!("No recompute was in progress."),
+                }
                 return Ok(());
             }
-            let pair = run_recompute(&backends, &cfg.recompute, &shutdown, print_progress).await?;
-            println!(
-                "Active pair is now epoch {}: {} + {} (cut {:?}).",
-                pair.epoch.0, pair.batch, pair.speed, pair.cut
-            );
-            Ok(())
+            data_cli::recompute(
+                &backends,
+                &cfg.recompute,
+                views.as_deref(),
+                &view,
+                shadow,
+                every,
+                &shutdown,
+            )
+            .await
         }
+        Command::Flip => data_cli::flip(&backends).await,
+        Command::Views { command } => match command {
+            data_cli::ViewsCommand::List { views } => {
+                data_cli::list(&backends, &cfg.recompute, views.as_deref()).await
+            }
+            data_cli::ViewsCommand::Diff {
+                from,
+                to,
+                limit,
+                json,
+            } => data_cli::diff(&backends, from.as_deref(), to.as_deref(), limit, json).await,
+        },
+        Command::History { limit, json } => data_cli::history(&backends, limit, json).await,
+        Command::Sql {
+            query,
+            format,
+            as_of,
+        } => data_cli::sql(&backends, &cfg.recompute, &query, format, as_of.as_deref()).await,
         Command::Rollback => {
             let pair = LambdaSwitch::new(backends.coordinator.clone())
                 .rollback()
@@ -279,9 +353,15 @@ fn admin_actions(backends: &Backends, cfg: &Config) -> serving::admin::AdminActi
         recompute: Some(Arc::new(move |shutdown: CancellationToken| {
             let (backends, recompute) = (backends.clone(), recompute.clone());
             Box::pin(async move {
-                run_recompute(
+                let request = RecomputeRequest {
+                    views: data_cli::configured_views(&recompute).map_err(|e| format!("{e:#}"))?,
+                    shadow: false,
+                    actor: Some("admin-api".into()),
+                };
+                run_recompute_of(
                     &backends,
                     &recompute,
+                    &request,
                     &shutdown,
                     |p| tracing::info!(progress = %p, "Recompute progress."),
                 )
@@ -290,10 +370,6 @@ fn admin_actions(backends: &Backends, cfg: &Config) -> serving::admin::AdminActi
             })
         })),
     }
-}
-
-fn print_progress(p: &Progress) {
-    eprintln!("recompute: {p}");
 }
 
 fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
@@ -423,9 +499,15 @@ async fn periodic_recompute(
     let every = Duration::from_secs(cfg.every_minutes * 60);
     loop {
         tokio::select! { _ = tokio::time::sleep(every) => {}, _ = shutdown.cancelled() => return Ok(()) }
-        match run_recompute(
+        let request = RecomputeRequest {
+            views: data_cli::configured_views(&cfg)?,
+            shadow: false,
+            actor: Some("up (periodic)".into()),
+        };
+        match run_recompute_of(
             &backends,
             &cfg,
+            &request,
             &shutdown,
             |p| tracing::info!(progress = %p, "Recompute progress."),
         )
@@ -473,7 +555,16 @@ async fn status(backends: &Backends, speed_group: &str, json: bool) -> Result<()
         pair.epoch.0, pair.batch, pair.speed
     );
     println!("cut           {:?}", pair.cut);
-    println!("view version  {}", pair.view_version);
+    println!(
+        "views         v{}: {}",
+        pair.view_version,
+        pair.views
+            .views
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     match pair.flipped_at {
         Some(t) => println!("flipped at    {t}"),
         None => println!("flipped at    never (initial pair)"),
@@ -485,6 +576,10 @@ async fn status(backends: &Backends, speed_group: &str, json: bool) -> Result<()
         );
     }
     match &state.recompute {
+        Some(r) if r.batch_ready.is_some() => println!(
+            "recompute     shadow pair for epoch {} ready: `lambda-trends views diff`, then `flip` or `recompute --abort`",
+            r.epoch.0
+        ),
         Some(r) => println!(
             "recompute     to epoch {} in progress since {}",
             r.epoch.0, r.started_at

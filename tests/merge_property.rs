@@ -3,11 +3,17 @@
 //! (`batch[active] + speed[active]`, through serving's merge) equals the count over the raw
 //! events the speed layer has committed, for every hashtag and slot, at every step; and once
 //! everything has drained, it equals the count over every event.
+//!
+//! The recomputes compute a second view besides the thesis view (`by_lang`, hourly), so the
+//! property also covers a view that the initial pair does not hold: from the first flip on, its
+//! merged cells are exact too (the speed layer counts it into the reset table from the cut).
 
 use batch_layer::ingest::{IngestConfig, MasterIngest};
-use batch_layer::recompute::{Progress, Recompute};
+use batch_layer::recompute::{Progress, Recompute, RecomputeConfig};
 use model::avro::PostCodec;
+use model::view::{Bucket, Dimension, Measure};
 use model::{POSTS_TOPIC, Post, SLOT_MILLIS, SlotStart};
+use model::{ViewDef, ViewSet};
 use ports::{BackendUrls, Backends, LambdaSwitch, NewRecord};
 use proptest::prelude::*;
 use speed_layer::{SpeedConfig, SpeedWorker};
@@ -16,6 +22,26 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 const TAGS: [&str; 4] = ["rust", "go", "zig", "ocaml"];
+const LANGS: [&str; 3] = ["en", "de", "ja"];
+
+/// The views the recomputes compute: the thesis view and posts per language and hour.
+fn views() -> ViewSet {
+    ViewSet::new(
+        2,
+        vec![ViewDef {
+            name: "by_lang".into(),
+            description: String::new(),
+            group_by: vec![Dimension::Lang],
+            bucket: Bucket::Hour,
+            measure: Measure::Posts,
+        }],
+    )
+    .unwrap()
+}
+
+fn by_lang_key(lang: &str, tag: &str) -> String {
+    format!("by_lang\u{1f}{lang}\u{1f}{tag}")
+}
 const BASE: i64 = 1_800_000_000_000 - 1_800_000_000_000 % SLOT_MILLIS;
 const SLOTS: i64 = 3;
 
@@ -63,7 +89,7 @@ fn post(author: u8, tags: u8, slot: u8, id: i64) -> Post {
             }
         ),
         source: Some("test".into()),
-        lang: None,
+        lang: Some(LANGS[usize::from(author) % LANGS.len()].into()),
         // Every third post carries its hashtags as the source gave them; the others are extracted.
         hashtags: (id % 3 == 0).then(|| {
             text.iter()
@@ -149,7 +175,15 @@ impl World {
             Op::IngestFlush => self.ingest.flush().await.unwrap(),
             Op::RecomputeBegin => {
                 if self.recompute.is_none() {
-                    self.recompute = Some(Recompute::begin(&self.backends, 7).await.unwrap());
+                    let cfg = RecomputeConfig {
+                        write_chunk_rows: 7,
+                        ..RecomputeConfig::default()
+                    };
+                    self.recompute = Some(
+                        Recompute::begin(&self.backends, &views(), false, &cfg)
+                            .await
+                            .unwrap(),
+                    );
                 }
             }
             Op::RecomputeAdvance => {
@@ -171,10 +205,19 @@ impl World {
             .committed_offsets(POSTS_TOPIC, "speed")
             .await
             .unwrap();
+        let pair = LambdaSwitch::new(self.backends.coordinator.clone())
+            .active()
+            .await
+            .unwrap();
+        let by_lang = pair.views.get("by_lang").cloned();
         let mut out = BTreeMap::new();
         for (p, o, post) in &self.events {
             if all || *o < committed.get(p).copied().unwrap_or(0) {
                 for k in post.hashtag_keys() {
+                    if let Some(view) = &by_lang {
+                        let (key, slot) = view.cell(post, &k);
+                        *out.entry((key, slot.0)).or_default() += 1;
+                    }
                     *out.entry((k, SlotStart::containing(post.timestamp).0))
                         .or_default() += 1;
                 }
@@ -189,7 +232,23 @@ impl World {
             .await
             .unwrap();
         let mut out = BTreeMap::new();
+        let hour = BASE - BASE.rem_euclid(3_600_000);
         for tag in TAGS {
+            for lang in LANGS {
+                let key = by_lang_key(lang, tag);
+                let points = serving::merge::series(
+                    self.backends.views.as_ref(),
+                    &pair,
+                    &key,
+                    SlotStart(hour),
+                    SlotStart(BASE + SLOTS * SLOT_MILLIS),
+                )
+                .await
+                .unwrap();
+                for p in points.into_iter().filter(|p| p.count != 0) {
+                    out.insert((key.clone(), p.t), p.count);
+                }
+            }
             let points = serving::merge::series(
                 self.backends.views.as_ref(),
                 &pair,

@@ -1,13 +1,17 @@
 //! The batch layer: keeps every post in the Parquet master dataset ([`ingest`]) and rebuilds the
-//! batch view from all of history with DataFusion ([`recompute`]), ending in the coordinator flip.
+//! batch views from all of history with DataFusion ([`recompute`]), ending in the coordinator flip
+//! (or leaving a shadow pair to compare with the active one, [`diff`]); ad hoc SQL over the
+//! master dataset, as of any past time ([`sql`]).
 //!
 //! One decision explained: the recompute is a step machine ([`recompute::Recompute::advance`])
 //! rather than one long function, so that the merge property test can interleave its steps with
 //! ingestion and speed flushes in any order, and so that progress can be reported at each step.
 
+pub mod diff;
 pub mod ingest;
 pub mod query;
 pub mod recompute;
+pub mod sql;
 
 use ports::PortError;
 
@@ -26,6 +30,9 @@ pub enum BatchError {
     /// The recompute waited too long for another component.
     #[error("{0}")]
     Timeout(String),
+    /// The views file cannot be used.
+    #[error(transparent)]
+    Views(#[from] views::definitions::ViewsFileError),
 }
 
 impl BatchError {

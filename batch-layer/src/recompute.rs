@@ -5,17 +5,16 @@
 //! batch view with DataFusion from exactly the records before the cut and flips.
 
 use crate::BatchError;
-use crate::query::session_over;
+use crate::query::{QueryLimits, session_over_with};
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Int64Type;
 use futures::StreamExt;
-use model::{POSTS_TOPIC, SlotStart};
+use model::{POSTS_TOPIC, SlotStart, ViewSet};
 use ports::protocol::{HandshakeProgress, Offsets, RecomputeInfo};
 use ports::{ActivePair, Backends, BatchTable, LambdaSwitch, SlotCount, ViewTable};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
-use views::HASHTAG_SLOT_COUNTS;
 
 /// Recompute settings (`[recompute]` in the config file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +29,23 @@ pub struct RecomputeConfig {
     pub write_chunk_rows: usize,
     /// In `lambda-trends up`: minutes between automatic recomputes (0: never).
     pub every_minutes: u64,
+    /// The views file (see `views::definitions`); empty: recompute the active pair's views.
+    pub views_file: String,
+    /// Memory for DataFusion's aggregations, MiB; past it they spill to disk (0: unbounded).
+    pub memory_limit_mb: u64,
+    /// Where spill files go (empty: the system's temporary directory).
+    pub spill_dir: String,
+}
+
+impl RecomputeConfig {
+    /// The DataFusion limits of a recompute.
+    pub fn limits(&self) -> QueryLimits {
+        QueryLimits {
+            memory_limit_mb: self.memory_limit_mb,
+            spill_dir: self.spill_dir.clone(),
+            ..QueryLimits::default()
+        }
+    }
 }
 
 impl Default for RecomputeConfig {
@@ -39,6 +55,9 @@ impl Default for RecomputeConfig {
             poll_interval_ms: 200,
             write_chunk_rows: 5000,
             every_minutes: 5,
+            views_file: String::new(),
+            memory_limit_mb: QueryLimits::default().memory_limit_mb,
+            spill_dir: String::new(),
         }
     }
 }
@@ -52,6 +71,15 @@ pub enum Progress {
     AwaitingStarts(Vec<u32>),
     /// Waiting for master ingest to reach the cut: `(partition, ingested, cut)`.
     AwaitingIngest(Vec<(u32, u64, u64)>),
+    /// The batch view was written; the shadow pair waits for `lambda-trends flip`.
+    ShadowReady {
+        /// The pair that `flip` will make active.
+        pair: ActivePair,
+        /// Rows written to the batch table.
+        rows: u64,
+        /// Posts in the master dataset before the cut.
+        posts: u64,
+    },
     /// The batch view was written and the pair flipped.
     Flipped {
         /// The new active pair.
@@ -81,6 +109,12 @@ impl std::fmt::Display for Progress {
                     "waiting for master ingest to reach the cut ({behind} records behind)"
                 )
             }
+            Progress::ShadowReady { pair, rows, posts } => write!(
+                f,
+                "shadow pair ready for epoch {}: {} + {} ({rows} batch rows from {posts} posts); \
+                 compare it with `lambda-trends views diff`, then `lambda-trends flip` or `lambda-trends recompute --abort`",
+                pair.epoch.0, pair.batch, pair.speed
+            ),
             Progress::Flipped { pair, rows, posts } => write!(
                 f,
                 "flipped to epoch {}: {} + {} ({rows} batch rows from {posts} posts)",
@@ -96,26 +130,45 @@ pub struct Recompute {
     switch: LambdaSwitch,
     info: RecomputeInfo,
     write_chunk_rows: usize,
+    limits: QueryLimits,
 }
 
 impl Recompute {
-    /// Step 1: starts a recompute (resets the inactive speed table). Fails with a conflict if one
-    /// is already in progress.
+    /// Step 1: starts a recompute of `views` (resets the inactive speed table); `shadow`: stop
+    /// before the flip. Fails with a conflict if one is already in progress.
     pub async fn begin(
         backends: &Backends,
-        write_chunk_rows: usize,
+        views: &ViewSet,
+        shadow: bool,
+        cfg: &RecomputeConfig,
+    ) -> Result<Recompute, BatchError> {
+        Self::begin_as(
+            backends,
+            LambdaSwitch::new(backends.coordinator.clone()),
+            views,
+            shadow,
+            cfg,
+        )
+        .await
+    }
+
+    /// [`Recompute::begin`] through `switch` (which records who acts).
+    pub async fn begin_as(
+        backends: &Backends,
+        switch: LambdaSwitch,
+        views: &ViewSet,
+        shadow: bool,
+        cfg: &RecomputeConfig,
     ) -> Result<Recompute, BatchError> {
         let partitions = backends.log.ensure_topic(POSTS_TOPIC).await?;
-        let switch = LambdaSwitch::new(backends.coordinator.clone());
-        let info = switch
-            .begin_recompute(partitions, HASHTAG_SLOT_COUNTS.version)
-            .await?;
-        tracing::info!(epoch = info.epoch.0, speed = %info.speed, batch = %info.batch, "Recompute started.");
+        let info = switch.begin_recompute(partitions, views, shadow).await?;
+        tracing::info!(epoch = info.epoch.0, speed = %info.speed, batch = %info.batch, shadow, views = views.views.len(), "Recompute started.");
         Ok(Recompute {
             backends: backends.clone(),
             switch,
             info,
-            write_chunk_rows: write_chunk_rows.max(1),
+            write_chunk_rows: cfg.write_chunk_rows.max(1),
+            limits: cfg.limits(),
         })
     }
 
@@ -151,8 +204,21 @@ impl Recompute {
                 .collect();
             return Ok(Progress::AwaitingIngest(behind));
         }
-        let (rows, posts) =
-            write_batch_view(&self.backends, &cut, self.info.batch, self.write_chunk_rows).await?;
+        let (rows, posts) = write_batch_views(
+            &self.backends,
+            &cut,
+            self.info.batch,
+            &self.info.views,
+            self.write_chunk_rows,
+            &self.limits,
+        )
+        .await?;
+        self.switch.mark_batch_ready(&self.info, &cut).await?;
+        if self.info.shadow {
+            let pair = self.info.pair(&cut);
+            tracing::info!(epoch = pair.epoch.0, rows, posts, "Shadow pair ready.");
+            return Ok(Progress::ShadowReady { pair, rows, posts });
+        }
         let pair = self.switch.flip(&self.info, &cut).await?;
         tracing::info!(
             epoch = pair.epoch.0,
@@ -171,7 +237,7 @@ impl Recompute {
     }
 }
 
-/// Computes the batch view from the master dataset's records before `cut` into `table`
+/// Computes the thesis view alone from the master dataset's records before `cut` into `table`
 /// (truncated first). Returns (rows written, posts read).
 pub async fn write_batch_view(
     backends: &Backends,
@@ -179,9 +245,31 @@ pub async fn write_batch_view(
     table: BatchTable,
     chunk_rows: usize,
 ) -> Result<(u64, u64), BatchError> {
+    write_batch_views(
+        backends,
+        cut,
+        table,
+        &ViewSet::default(),
+        chunk_rows,
+        &QueryLimits::default(),
+    )
+    .await
+}
+
+/// Computes every view of `views` from the master dataset's records before `cut` into `table`
+/// (truncated first), within `limits`. Returns (rows written, posts read).
+pub async fn write_batch_views(
+    backends: &Backends,
+    cut: &Offsets,
+    table: BatchTable,
+    views: &ViewSet,
+    chunk_rows: usize,
+    limits: &QueryLimits,
+) -> Result<(u64, u64), BatchError> {
     let manifest = backends.master.manifest().await?;
     let files = manifest.files_before(cut);
-    let ctx = session_over(backends.master.as_ref(), &files, "master")?;
+    let ctx = session_over_with(backends.master.as_ref(), &files, "master", limits)?;
+    views::batch::register_view_udfs(&ctx, views);
     let posts_before_cut: u64 = {
         let pred = views::batch::before_cut_predicate(cut);
         let df = ctx
@@ -194,7 +282,7 @@ pub async fn write_batch_view(
             .map(|b| b.column(0).as_primitive::<Int64Type>().value(0) as u64)
             .unwrap_or(0)
     };
-    let df = views::batch::batch_view(&ctx, "master", cut).await?;
+    let df = views::batch::batch_views(&ctx, "master", cut, views).await?;
     backends.views.truncate(ViewTable::Batch(table)).await?;
     let mut stream = df.execute_stream().await?;
     let mut rows = 0u64;
@@ -225,16 +313,54 @@ pub async fn write_batch_view(
     Ok((rows, posts_before_cut))
 }
 
+/// What a recompute computes, and how it ends.
+#[derive(Debug, Clone, Default)]
+pub struct RecomputeRequest {
+    /// The views (`None`: the active pair's).
+    pub views: Option<ViewSet>,
+    /// Stop before the flip, leaving a shadow pair for `views diff` and `flip`.
+    pub shadow: bool,
+    /// Who asks (recorded in the history; `None`: this process's user and host).
+    pub actor: Option<String>,
+}
+
 /// Runs a whole recompute, waiting for each step, reporting progress; gives up (and abandons the
-/// recompute) after `cfg.wait_timeout_secs` without progress, or at shutdown.
+/// recompute) after `cfg.wait_timeout_secs` without progress, or at shutdown. Returns the pair
+/// made active (or, for a shadow recompute, the pair ready to be flipped to).
 pub async fn run_recompute(
     backends: &Backends,
     cfg: &RecomputeConfig,
     shutdown: &CancellationToken,
+    on_progress: impl FnMut(&Progress),
+) -> Result<ActivePair, BatchError> {
+    run_recompute_of(
+        backends,
+        cfg,
+        &RecomputeRequest::default(),
+        shutdown,
+        on_progress,
+    )
+    .await
+}
+
+/// [`run_recompute`] of what `request` asks for.
+pub async fn run_recompute_of(
+    backends: &Backends,
+    cfg: &RecomputeConfig,
+    request: &RecomputeRequest,
+    shutdown: &CancellationToken,
     mut on_progress: impl FnMut(&Progress),
 ) -> Result<ActivePair, BatchError> {
     let started = Instant::now();
-    let mut r = Recompute::begin(backends, cfg.write_chunk_rows).await?;
+    let mut switch = LambdaSwitch::new(backends.coordinator.clone());
+    if let Some(actor) = &request.actor {
+        switch = switch.acting_as(actor.clone());
+    }
+    let views = match &request.views {
+        Some(v) => v.clone(),
+        None => switch.active().await?.views,
+    };
+    let mut r = Recompute::begin_as(backends, switch, &views, request.shadow, cfg).await?;
     let mut last: Option<Progress> = None;
     let mut last_change = Instant::now();
     let result = loop {
@@ -245,6 +371,11 @@ pub async fn run_recompute(
         if last.as_ref() != Some(&progress) {
             on_progress(&progress);
             last_change = Instant::now();
+        }
+        if let Progress::ShadowReady { pair, .. } = &progress {
+            metrics::histogram!("lambda_batch_recompute_seconds")
+                .record(started.elapsed().as_secs_f64());
+            return Ok(pair.clone());
         }
         if let Progress::Flipped { pair, .. } = &progress {
             metrics::histogram!("lambda_batch_recompute_seconds")

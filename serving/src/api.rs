@@ -129,6 +129,69 @@ pub struct TrendingQuery {
     pub minutes: Option<u32>,
     /// How many hashtags (1 to 1000; default from the config).
     pub limit: Option<usize>,
+    /// Only posts in this language (needs a view grouping by `lang` in the active pair).
+    pub lang: Option<String>,
+    /// Only posts from this source (needs a view grouping by `source` in the active pair).
+    pub source: Option<String>,
+}
+
+/// The cell-key prefix of trending restricted to `lang` and/or `source`: the prefix of a
+/// 5-minute posts view of the active pair grouping by exactly those dimensions, with the
+/// values. `None` when neither is asked for; an error naming what to define when no such view
+/// exists.
+pub fn trending_scope(
+    views: &model::ViewSet,
+    lang: Option<&str>,
+    source: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    use model::view::{Bucket, Dimension, Measure};
+    let mut wanted: Vec<(Dimension, &str)> = Vec::new();
+    if let Some(l) = lang {
+        wanted.push((Dimension::Lang, l));
+    }
+    if let Some(s) = source {
+        wanted.push((Dimension::Source, s));
+    }
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let view = views.views.iter().find(|v| {
+        v.bucket == Bucket::FiveMinutes
+            && v.measure == Measure::Posts
+            && v.group_by.len() == wanted.len()
+            && wanted.iter().all(|(d, _)| v.group_by.contains(d))
+    });
+    let Some(view) = view else {
+        let dims: Vec<&str> = wanted.iter().map(|(d, _)| d.column()).collect();
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "no_view",
+            format!(
+                "no view of the active pair counts posts by {} per 5 minutes: add one to the views file \
+                 (group-by = [{}]) and recompute",
+                dims.join(" and "),
+                dims.iter()
+                    .map(|d| format!("\"{d}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    };
+    let mut prefix = view.key_prefix();
+    for d in &view.group_by {
+        let value = wanted
+            .iter()
+            .find(|(w, _)| w == d)
+            .map(|(_, v)| *v)
+            .unwrap_or_default();
+        let (lang, source) = match d {
+            Dimension::Lang => (Some(value), None),
+            Dimension::Source => (None, Some(value)),
+        };
+        prefix.push_str(&d.value(lang, source));
+        prefix.push(model::view::KEY_SEPARATOR);
+    }
+    Ok(Some(prefix))
 }
 
 /// Body of `GET /api/v1/trending` and of the `trending` push.
@@ -140,6 +203,12 @@ pub struct TrendingResponse {
     pub as_of: DateTime<Utc>,
     /// Epoch of the pair that made it.
     pub epoch: u64,
+    /// The language asked for, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// The source asked for, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Hashtags by merged count, highest first.
     pub hashtags: Vec<TrendingItem>,
 }
@@ -164,27 +233,80 @@ pub async fn compute_trending(
     minutes: u32,
     limit: usize,
 ) -> Result<Arc<TrendingResponse>, PortError> {
+    compute_trending_in(state, minutes, limit, None, None)
+        .await
+        .map_err(|e| match e {
+            TrendingError::Port(p) => p,
+            TrendingError::Api(a) => PortError::Invalid(a.message),
+        })
+}
+
+/// Why a filtered trending list cannot be computed.
+#[derive(Debug)]
+pub enum TrendingError {
+    /// A backend failed.
+    Port(PortError),
+    /// The filter asks for a view the active pair does not hold.
+    Api(ApiError),
+}
+
+impl From<PortError> for TrendingError {
+    fn from(e: PortError) -> Self {
+        TrendingError::Port(e)
+    }
+}
+
+impl From<TrendingError> for ApiError {
+    fn from(e: TrendingError) -> Self {
+        match e {
+            TrendingError::Port(p) => p.into(),
+            TrendingError::Api(a) => a,
+        }
+    }
+}
+
+/// [`compute_trending`] restricted to a language and/or a source.
+pub async fn compute_trending_in(
+    state: &AppState,
+    minutes: u32,
+    limit: usize,
+    lang: Option<&str>,
+    source: Option<&str>,
+) -> Result<Arc<TrendingResponse>, TrendingError> {
     let pair = state.active.borrow().clone();
-    let key = (pair.epoch.0, minutes, limit);
+    let scope = trending_scope(&pair.views, lang, source)
+        .map_err(TrendingError::Api)?
+        .unwrap_or_default();
+    let key = (pair.epoch.0, minutes, limit, scope.clone());
     if let Some(hit) = state.trends.get(&key) {
         return Ok(hit);
     }
     let now = Utc::now();
     let now_ms = now.timestamp_millis();
-    let top = merge::trending(state.backends.views.as_ref(), &pair, now_ms, minutes, limit).await?;
+    let top = merge::trending(
+        state.backends.views.as_ref(),
+        &pair,
+        now_ms,
+        minutes,
+        limit,
+        &scope,
+    )
+    .await?;
     let current = SlotStart::containing(now_ms);
     let elapsed = (now_ms - current.0) as f64 / SLOT_MILLIS as f64;
     let from = SlotStart(current.0 - (trends::BASELINE_SLOTS as i64 + 1) * SLOT_MILLIS);
-    let histories = futures::future::try_join_all(top.iter().map(|h| {
-        merge::series(
-            state.backends.views.as_ref(),
-            &pair,
-            &h.hashtag,
-            from,
-            current,
+    let pair_ref = &pair;
+    let histories =
+        futures::future::try_join_all(
+            top.iter().map(|h| {
+                let cell = format!("{scope}{}", h.hashtag);
+                let pair = pair_ref;
+                async move {
+                    merge::series(state.backends.views.as_ref(), pair, &cell, from, current).await
+                }
+            }),
         )
-    }))
-    .await?;
+        .await?;
     let slots: Vec<_> = histories
         .iter()
         .map(|history| {
@@ -213,6 +335,8 @@ pub async fn compute_trending(
             window_minutes: minutes,
             as_of: now,
             epoch: pair.epoch.0,
+            lang: lang.map(str::to_string),
+            source: source.map(str::to_string),
             hashtags,
         },
     ))
@@ -234,10 +358,16 @@ pub async fn trending(
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
     }
     Ok(Json(
-        compute_trending(&state, minutes, limit)
-            .await?
-            .as_ref()
-            .clone(),
+        compute_trending_in(
+            &state,
+            minutes,
+            limit,
+            q.lang.as_deref(),
+            q.source.as_deref(),
+        )
+        .await?
+        .as_ref()
+        .clone(),
     ))
 }
 
@@ -395,11 +525,14 @@ pub async fn search(
     let limit = q.limit.unwrap_or(20).clamp(1, 100);
     let pair = state.active.borrow().clone();
     let views = &state.backends.views;
+    // Other views' cells (`view␟…`) share the tables: ask for more, keep bare hashtags.
+    let asked = limit.saturating_mul(4).min(400);
     let (mut a, b) = tokio::try_join!(
-        views.search_hashtags(ViewTable::Batch(pair.batch), &prefix, limit),
-        views.search_hashtags(ViewTable::Speed(pair.speed), &prefix, limit),
+        views.search_hashtags(ViewTable::Batch(pair.batch), &prefix, asked),
+        views.search_hashtags(ViewTable::Speed(pair.speed), &prefix, asked),
     )?;
     a.extend(b);
+    a.retain(|k| model::view::is_thesis_key(k));
     a.sort();
     a.dedup();
     a.truncate(limit);
@@ -457,7 +590,7 @@ pub async fn status(State(state): State<Arc<AppState>>) -> ApiResult<serde_json:
             "master": { "total": master_lag.values().sum::<u64>(), "partitions": master_lag },
         },
         "master": { "manifest_version": manifest.version, "rows": manifest.rows(), "files": manifest.files.len(), "ingested": manifest.offsets, "earliest": manifest.earliest_hour() },
-        "view": { "name": views::HASHTAG_SLOT_COUNTS.name, "version": views::HASHTAG_SLOT_COUNTS.version },
+        "views": pair.views,
         "backends": {
             "event_log": b.log.describe(),
             "views": b.views.describe(),

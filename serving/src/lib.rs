@@ -123,7 +123,7 @@ pub struct AppState {
     /// The admin endpoints' actions and state.
     pub admin: admin::AdminState,
     /// Trending lists, shared per (epoch, window, limit) for `trends_ttl_ms`.
-    pub trends: trends::TrendsCache<(u64, u32, usize), api::TrendingResponse>,
+    pub trends: trends::TrendsCache<(u64, u32, usize, String), api::TrendingResponse>,
 }
 
 /// Builds the application: API, socket.io, dashboard. Also starts the live push task, which

@@ -80,12 +80,17 @@ pub fn bucket(points: Vec<SeriesPoint>, step_ms: i64) -> Vec<SeriesPoint> {
 
 /// The top `limit` hashtags by merged count over the `minutes` up to and including the slot of
 /// `now_ms`, from one pair. Ties are broken by hashtag, so the order is stable.
+///
+/// `scope` is a cell-key prefix: empty for the thesis view (bare hashtags; other views' cells
+/// are skipped), or a view's prefix with dimension values (`by_lang␟en␟`), whose keys are
+/// returned without it.
 pub async fn trending(
     views: &dyn ViewStore,
     pair: &ActivePair,
     now_ms: i64,
     minutes: u32,
     limit: usize,
+    scope: &str,
 ) -> Result<Vec<HashtagCount>, PortError> {
     let to = SlotStart::containing(now_ms);
     let slots = ((i64::from(minutes) * 60_000 + SLOT_MILLIS - 1) / SLOT_MILLIS).max(1);
@@ -96,7 +101,18 @@ pub async fn trending(
     )?;
     let mut sums: HashMap<String, i64> = HashMap::new();
     for c in b.into_iter().chain(s) {
-        *sums.entry(c.hashtag).or_default() += c.count;
+        let key = if scope.is_empty() {
+            if !model::view::is_thesis_key(&c.hashtag) {
+                continue;
+            }
+            c.hashtag
+        } else {
+            match c.hashtag.strip_prefix(scope) {
+                Some(tag) if model::view::is_thesis_key(tag) => tag.to_string(),
+                _ => continue,
+            }
+        };
+        *sums.entry(key).or_default() += c.count;
     }
     let mut all: Vec<HashtagCount> = sums
         .into_iter()

@@ -188,7 +188,10 @@ async fn flip_once(coordinator: Arc<dyn ports::Coordinator>) -> Result<ports::Ac
     use ports::protocol::HandshakeProgress;
     let switch = ports::LambdaSwitch::new(coordinator);
     let e = |e: ports::PortError| e.to_string();
-    let info = switch.begin_recompute(1, 1).await.map_err(e)?;
+    let info = switch
+        .begin_recompute(1, &model::ViewSet::default(), false)
+        .await
+        .map_err(e)?;
     switch
         .at_commit_boundary(&[(0, 5)].into())
         .await

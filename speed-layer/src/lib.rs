@@ -12,7 +12,7 @@
 //! are counted; they never stop the worker.
 
 use model::avro::PostCodec;
-use model::{POSTS_DLQ_TOPIC, POSTS_TOPIC, SlotStart};
+use model::{POSTS_DLQ_TOPIC, POSTS_TOPIC};
 use ports::protocol::Offsets;
 use ports::retry::retry_until_shutdown;
 use ports::{
@@ -20,6 +20,7 @@ use ports::{
     SpeedState, SpeedTable,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use views::speed::SlotAggregator;
@@ -34,6 +35,11 @@ pub struct SpeedConfig {
     pub flush_interval_ms: u64,
     /// Records read before a commit boundary is forced.
     pub flush_max_records: usize,
+    /// A post is *late* when its time is this many seconds or more behind the newest post time
+    /// seen on its partition (the partition's watermark). Late posts are counted in their own
+    /// slot like any other (and the next recompute puts them there in the batch view too); they
+    /// are counted in `lambda_speed_late_posts_total`.
+    pub late_after_secs: u64,
     /// Most records taken from the log in one poll.
     pub poll_max_records: usize,
 }
@@ -44,6 +50,7 @@ impl Default for SpeedConfig {
             group: "speed".into(),
             flush_interval_ms: 1000,
             flush_max_records: 100_000,
+            late_after_secs: 300,
             poll_max_records: 5000,
         }
     }
@@ -75,6 +82,8 @@ pub struct SpeedWorker {
     dead_letters: Vec<NewRecord>,
     records_in_window: usize,
     window_started: Instant,
+    /// Newest post time seen per partition (epoch ms): the watermark lateness is measured from.
+    watermarks: BTreeMap<u32, i64>,
 }
 
 impl SpeedWorker {
@@ -102,6 +111,7 @@ impl SpeedWorker {
             dead_letters: Vec::new(),
             records_in_window: 0,
             window_started: Instant::now(),
+            watermarks: BTreeMap::new(),
         })
     }
 
@@ -130,6 +140,7 @@ impl SpeedWorker {
                 self.flush().await?;
                 for p in &partitions {
                     self.positions.remove(p);
+                    self.watermarks.remove(p);
                 }
                 tracing::info!(?partitions, "Speed worker released partitions.");
                 Ok(0)
@@ -151,12 +162,16 @@ impl SpeedWorker {
         match self.codec.decode(&r.value) {
             Ok(post) => {
                 let keys = post.hashtag_keys();
-                let slot = SlotStart::containing(post.timestamp);
                 for table in SpeedTable::ALL {
                     if self.state.phase(table).admits(r.partition, r.offset) {
-                        self.pending[table.index()].add_keys(&keys, slot);
+                        self.pending[table.index()].add_post(
+                            self.state.views_of(table),
+                            &post,
+                            &keys,
+                        );
                     }
                 }
+                self.note_lateness(r.partition, post.timestamp);
             }
             Err(error) => {
                 metrics::counter!("lambda_speed_rejected_events_total", "reason" => error.reason_code()).increment(1);
@@ -179,6 +194,19 @@ impl SpeedWorker {
                 });
             }
         }
+    }
+
+    /// Counts a post as late if it is `late_after_secs` behind its partition's watermark, and
+    /// advances the watermark.
+    fn note_lateness(&mut self, partition: u32, timestamp: i64) {
+        let watermark = self.watermarks.entry(partition).or_insert(timestamp);
+        let behind_ms = watermark.saturating_sub(timestamp);
+        if behind_ms >= (self.cfg.late_after_secs as i64).saturating_mul(1000) && behind_ms > 0 {
+            metrics::counter!("lambda_speed_late_posts_total").increment(1);
+            metrics::histogram!("lambda_speed_late_post_delay_seconds")
+                .record(behind_ms as f64 / 1000.0);
+        }
+        *watermark = (*watermark).max(timestamp);
     }
 
     /// Whether the window is long or full enough for a commit boundary.

@@ -408,11 +408,16 @@ pub async fn protocol(coord: Arc<dyn Coordinator>) {
         "initialize leaves an existing document alone"
     );
     assert_eq!(switch.active().await.unwrap(), initial);
-    let info = switch.begin_recompute(2, 1).await.expect("begin");
+    let info = switch
+        .begin_recompute(2, &model::ViewSet::default(), false)
+        .await
+        .expect("begin");
     assert_eq!(info.speed, initial.speed.other());
     assert!(
         matches!(
-            switch.begin_recompute(2, 1).await,
+            switch
+                .begin_recompute(2, &model::ViewSet::default(), false)
+                .await,
             Err(PortError::Conflict(_))
         ),
         "one recompute at a time"

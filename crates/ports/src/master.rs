@@ -105,6 +105,10 @@ pub trait MasterDataset: Send + Sync + 'static {
     /// The newest manifest.
     async fn manifest(&self) -> Result<Manifest>;
 
+    /// The manifest that was newest at `at`: what had been ingested then (the empty manifest
+    /// before the first append).
+    async fn manifest_at(&self, at: DateTime<Utc>) -> Result<Manifest>;
+
     /// Adds files and moves the ingested offsets, on top of manifest `base`.
     async fn append(
         &self,
@@ -239,12 +243,8 @@ fn unavailable(e: object_store::Error) -> PortError {
     PortError::Unavailable(format!("master dataset storage: {e}"))
 }
 
-#[async_trait]
-impl MasterDataset for ObjectStoreMasterDataset {
-    async fn manifest(&self) -> Result<Manifest> {
-        let Some(version) = self.manifest_versions().await?.last().copied() else {
-            return Ok(Manifest::default());
-        };
+impl ObjectStoreMasterDataset {
+    async fn read_manifest(&self, version: u64) -> Result<Manifest> {
         let bytes = self
             .store
             .get(&self.manifest_path(version))
@@ -256,6 +256,35 @@ impl MasterDataset for ObjectStoreMasterDataset {
         serde_json::from_slice(&bytes).map_err(|e| {
             PortError::Internal(format!("manifest version {version} is not valid: {e}"))
         })
+    }
+}
+
+#[async_trait]
+impl MasterDataset for ObjectStoreMasterDataset {
+    async fn manifest(&self) -> Result<Manifest> {
+        let Some(version) = self.manifest_versions().await?.last().copied() else {
+            return Ok(Manifest::default());
+        };
+        self.read_manifest(version).await
+    }
+
+    async fn manifest_at(&self, at: DateTime<Utc>) -> Result<Manifest> {
+        // Versions are written in time order: binary search for the last one written at or
+        // before `at`, reading O(log versions) manifests.
+        let versions = self.manifest_versions().await?;
+        let (mut lo, mut hi) = (0usize, versions.len());
+        let mut found: Option<Manifest> = None;
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let m = self.read_manifest(versions[mid]).await?;
+            if m.updated_at.is_some_and(|t| t <= at) {
+                found = Some(m);
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(found.unwrap_or_default())
     }
 
     async fn append(

@@ -20,11 +20,15 @@
 
 use crate::{BatchTable, Coordinator, PortError, Result, SpeedTable, Versioned};
 use chrono::{DateTime, Utc};
+use model::ViewSet;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use tokio::sync::watch;
+
+/// The view set of a table or pair that predates view sets: the thesis view alone.
+static THESIS_ONLY: LazyLock<ViewSet> = LazyLock::new(ViewSet::default);
 
 /// Root of the protocol documents.
 pub const ROOT: &str = "/lambda-trends";
@@ -60,6 +64,9 @@ pub struct ActivePair {
     pub cut: Offsets,
     /// Version of the view definition the batch table was computed with.
     pub view_version: u32,
+    /// The views the pair holds (the thesis view alone for pairs made before view sets).
+    #[serde(default)]
+    pub views: ViewSet,
     /// When the pair became active (absent for the initial pair).
     pub flipped_at: Option<DateTime<Utc>>,
     /// What a rollback returns to; cleared when a recompute starts resetting its speed table.
@@ -74,6 +81,7 @@ impl Default for ActivePair {
             speed: SpeedTable::Zero,
             cut: Offsets::new(),
             view_version: 0,
+            views: ViewSet::default(),
             flipped_at: None,
             previous: None,
         }
@@ -125,8 +133,36 @@ pub struct RecomputeInfo {
     pub partitions: u32,
     /// Version of the view definition being computed.
     pub view_version: u32,
+    /// The views being computed (the speed layer counts them into S' too).
+    #[serde(default)]
+    pub views: ViewSet,
+    /// A shadow recompute: fills (B', S') and waits for `flip` instead of flipping.
+    #[serde(default)]
+    pub shadow: bool,
+    /// Set when B' is written: the cut it was computed at. A shadow recompute waits here.
+    #[serde(default)]
+    pub batch_ready: Option<Offsets>,
+    /// Who started it.
+    #[serde(default)]
+    pub actor: Option<String>,
     /// When it started.
     pub started_at: DateTime<Utc>,
+}
+
+impl RecomputeInfo {
+    /// The pair this recompute makes, at `cut`.
+    pub fn pair(&self, cut: &Offsets) -> ActivePair {
+        ActivePair {
+            epoch: self.epoch,
+            batch: self.batch,
+            speed: self.speed,
+            cut: cut.clone(),
+            view_version: self.view_version,
+            views: self.views.clone(),
+            flipped_at: None,
+            previous: None,
+        }
+    }
 }
 
 /// The speed tables' phases and the recompute in progress.
@@ -138,6 +174,10 @@ pub struct SpeedState {
     pub speed_view_1: SpeedPhase,
     /// The recompute in progress, if any.
     pub recompute: Option<RecomputeInfo>,
+    /// The views each speed table counts (absent: the thesis view alone). A recompute sets
+    /// those of the table it resets, so S' is counted with the new definitions from its cut on.
+    #[serde(default)]
+    pub views: BTreeMap<SpeedTable, ViewSet>,
 }
 
 impl Default for SpeedState {
@@ -146,11 +186,17 @@ impl Default for SpeedState {
             speed_view_0: SpeedPhase::Live,
             speed_view_1: SpeedPhase::Live,
             recompute: None,
+            views: BTreeMap::new(),
         }
     }
 }
 
 impl SpeedState {
+    /// The views `table` counts.
+    pub fn views_of(&self, table: SpeedTable) -> &ViewSet {
+        self.views.get(&table).unwrap_or(&THESIS_ONLY)
+    }
+
     /// The phase of one table.
     pub fn phase(&self, table: SpeedTable) -> &SpeedPhase {
         match table {
@@ -197,10 +243,17 @@ impl SpeedState {
 /// One entry of the flip history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlipRecord {
-    /// `flip` or `rollback`.
+    /// `flip`, `rollback`, `shadow` (a shadow pair is ready, not active) or `abort` (a
+    /// recompute was abandoned; `pair` is the active pair, unchanged).
     pub action: String,
-    /// The pair made active.
+    /// The pair made active (for `shadow`: the pair ready to be flipped to).
     pub pair: ActivePair,
+    /// When (absent in records written before it was kept).
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
+    /// Who did it (`user@host`, or the admin API).
+    #[serde(default)]
+    pub actor: Option<String>,
 }
 
 /// Where a recompute's handshake stands.
@@ -221,12 +274,41 @@ pub enum HandshakeProgress {
 #[derive(Clone)]
 pub struct LambdaSwitch {
     coordinator: Arc<dyn Coordinator>,
+    actor: String,
+}
+
+/// `user@host` of this process (`LT_ACTOR` overrides it), recorded in the history.
+pub fn default_actor() -> String {
+    if let Ok(a) = std::env::var("LT_ACTOR")
+        && !a.trim().is_empty()
+    {
+        return a.trim().to_string();
+    }
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{user}@{host}")
 }
 
 impl LambdaSwitch {
-    /// The protocol over `coordinator`.
+    /// The protocol over `coordinator`, acting as [`default_actor`].
     pub fn new(coordinator: Arc<dyn Coordinator>) -> Self {
-        LambdaSwitch { coordinator }
+        LambdaSwitch {
+            coordinator,
+            actor: default_actor(),
+        }
+    }
+
+    /// The same, recording `actor` as who acts in the history.
+    pub fn acting_as(mut self, actor: impl Into<String>) -> Self {
+        self.actor = actor.into();
+        self
     }
 
     /// The coordinator underneath.
@@ -341,13 +423,15 @@ impl LambdaSwitch {
             .await
     }
 
-    /// Step 1: starts a recompute of `view_version` over `partitions` partitions. Marks the
-    /// inactive speed table `Resetting` and clears the rollback target (its speed table is about
-    /// to be reset). Fails with a conflict if a recompute is already in progress.
+    /// Step 1: starts a recompute of `views` over `partitions` partitions (`shadow`: it will
+    /// stop before the flip). Marks the inactive speed table `Resetting`, to be counted with
+    /// `views` from its restart, and clears the rollback target (its speed table is about to be
+    /// reset). Fails with a conflict if a recompute is already in progress.
     pub async fn begin_recompute(
         &self,
         partitions: u32,
-        view_version: u32,
+        views: &ViewSet,
+        shadow: bool,
     ) -> Result<RecomputeInfo> {
         let active = self.active().await?;
         let info = RecomputeInfo {
@@ -355,18 +439,30 @@ impl LambdaSwitch {
             speed: active.speed.other(),
             batch: active.batch.other(),
             partitions,
-            view_version,
+            view_version: views.version,
+            views: views.clone(),
+            shadow,
+            batch_ready: None,
+            actor: Some(self.actor.clone()),
             started_at: Utc::now(),
         };
         self.update::<SpeedState, _>(SPEED_PATH, |s| {
             if let Some(r) = &s.recompute {
-                return Err(PortError::Conflict(format!(
-                    "a recompute to epoch {} started at {} is in progress (abort it with `lambda-trends recompute --abort`)",
-                    r.epoch.0, r.started_at
-                )));
+                return Err(PortError::Conflict(if r.batch_ready.is_some() {
+                    format!(
+                        "a shadow pair for epoch {} is ready and waiting: flip to it (`lambda-trends flip`) or drop it (`lambda-trends recompute --abort`)",
+                        r.epoch.0
+                    )
+                } else {
+                    format!(
+                        "a recompute to epoch {} started at {} is in progress (abort it with `lambda-trends recompute --abort`)",
+                        r.epoch.0, r.started_at
+                    )
+                }));
             }
             let mut next = s.clone();
             *next.phase_mut(info.speed) = SpeedPhase::Resetting { acked: BTreeSet::new() };
+            next.views.insert(info.speed, views.clone());
             next.recompute = Some(info.clone());
             Ok(Some(next))
         })
@@ -464,13 +560,9 @@ impl LambdaSwitch {
                 let mut previous = a.clone();
                 previous.previous = None;
                 Ok(Some(ActivePair {
-                    epoch: info.epoch,
-                    batch: info.batch,
-                    speed: info.speed,
-                    cut: cut.clone(),
-                    view_version: info.view_version,
                     flipped_at: Some(Utc::now()),
                     previous: Some(Box::new(previous)),
+                    ..info.pair(cut)
                 }))
             })
             .await?;
@@ -479,8 +571,51 @@ impl LambdaSwitch {
         Ok(pair)
     }
 
-    /// Abandons the recompute in progress (after a failure). The inactive tables stay as they
-    /// are; the next recompute resets them again.
+    /// Step 3 done: B' is written at `cut`. A shadow recompute stops here until
+    /// [`LambdaSwitch::flip_shadow`]; its pair keeps counting live meanwhile.
+    pub async fn mark_batch_ready(&self, info: &RecomputeInfo, cut: &Offsets) -> Result<()> {
+        self.update::<SpeedState, _>(SPEED_PATH, |s| match &s.recompute {
+            Some(r) if r.epoch == info.epoch => {
+                let mut next = s.clone();
+                if let Some(r) = next.recompute.as_mut() {
+                    r.batch_ready = Some(cut.clone());
+                }
+                Ok(Some(next))
+            }
+            _ => Err(PortError::Conflict(format!(
+                "the recompute to epoch {} is no longer in progress",
+                info.epoch.0
+            ))),
+        })
+        .await?;
+        if info.shadow {
+            self.record_history("shadow", &info.pair(cut)).await;
+        }
+        Ok(())
+    }
+
+    /// The shadow pair that is ready and waiting for a flip, if any: its recompute and cut.
+    pub async fn shadow(&self) -> Result<Option<(RecomputeInfo, Offsets)>> {
+        Ok(self
+            .speed_state()
+            .await?
+            .recompute
+            .and_then(|r| r.batch_ready.clone().map(|cut| (r, cut))))
+    }
+
+    /// Makes the ready shadow pair active (step 4 of a `--shadow` recompute).
+    pub async fn flip_shadow(&self) -> Result<ActivePair> {
+        let Some((info, cut)) = self.shadow().await? else {
+            return Err(PortError::Invalid(
+                "there is no shadow pair to flip to: run `lambda-trends recompute --shadow` first"
+                    .into(),
+            ));
+        };
+        self.flip(&info, &cut).await
+    }
+
+    /// Abandons the recompute in progress (after a failure, or a shadow pair that is not
+    /// wanted). The inactive tables stay as they are; the next recompute resets them again.
     pub async fn end_recompute(&self) -> Result<()> {
         self.update::<SpeedState, _>(SPEED_PATH, |s| {
             Ok(s.recompute.is_some().then(|| SpeedState {
@@ -490,6 +625,18 @@ impl LambdaSwitch {
         })
         .await?;
         Ok(())
+    }
+
+    /// Abandons the recompute in progress on request, and records it in the history.
+    pub async fn abort_recompute(&self) -> Result<Option<RecomputeInfo>> {
+        let state = self.speed_state().await?;
+        let Some(info) = state.recompute else {
+            return Ok(None);
+        };
+        self.end_recompute().await?;
+        let active = self.active().await?;
+        self.record_history("abort", &active).await;
+        Ok(Some(info))
     }
 
     /// Makes the previous pair active again (a new epoch), if it can still be served exactly.
@@ -526,6 +673,8 @@ impl LambdaSwitch {
         let record = FlipRecord {
             action: action.to_string(),
             pair: pair.clone(),
+            at: Some(Utc::now()),
+            actor: Some(self.actor.clone()),
         };
         let result = match serde_json::to_vec(&record) {
             Ok(bytes) => self

@@ -1,6 +1,6 @@
-//! The view lowered for the speed layer: an aggregator of increments per (hashtag, slot).
+//! The views lowered for the speed layer: an aggregator of increments per (cell key, bucket).
 
-use model::{Post, SlotStart};
+use model::{Post, SlotStart, ViewSet};
 use std::collections::HashMap;
 
 /// Sums increments per (hashtag key, slot) between two flushes.
@@ -24,7 +24,25 @@ impl SlotAggregator {
         keys.len()
     }
 
-    /// Counts one post whose keys and slot are already known.
+    /// Counts one post, whose distinct hashtag keys are `keys`, in every live view of `views`
+    /// ([`model::ViewDef::cell`]: the same cells the batch layer computes).
+    pub fn add_post(&mut self, views: &ViewSet, post: &Post, keys: &[String]) {
+        for view in views.live() {
+            if view.is_thesis() {
+                let slot = SlotStart::containing(post.timestamp);
+                for key in keys {
+                    *self.counts.entry((key.clone(), slot)).or_default() += 1;
+                }
+            } else {
+                for key in keys {
+                    *self.counts.entry(view.cell(post, key)).or_default() += 1;
+                }
+            }
+        }
+        self.posts += 1;
+    }
+
+    /// Counts one post whose keys and slot are already known (the thesis view alone).
     pub fn add_keys(&mut self, keys: &[String], slot: SlotStart) {
         for key in keys {
             *self.counts.entry((key.clone(), slot)).or_default() += 1;
