@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The Spark side of the side-by-side batch benchmark (see README.md beside this file).
+#
+#   benches/spark/run.sh [--posts N] [--smoke] [--spread-hours H] [--repeat R]
+#                        [--shuffle-partitions P] [--nfkc] [--no-check]
+#
+#   --posts N      dataset size (default 200000); --smoke is --posts 20000
+#   --spread-hours H   the same posts re-stamped evenly over H hours (make_replay.py) and replayed
+#                  with `collect --file`, half of them with the source's hashtag list: many slots
+#                  and both tag paths (default: as generated, a few seconds of wall time)
+#   --repeat R     timed runs of the job in one Spark session (default 3)
+#   --shuffle-partitions P   spark.sql.shuffle.partitions (default Spark's: 200, coalesced by AQE)
+#   --nfkc         exact NFKC normalisation of non-ASCII tags in a Python UDF (see README)
+#   --no-check     skip the reference view and the comparison
+#
+# 1. Generates (once; reused later) a master dataset of N synthetic posts with the lambda-trends
+#    binary (`collect --source synthetic --rate 0 --max-posts N`, then `ingest` until the master
+#    holds N rows) under ${LT_SPARK_BENCH_HOME:-~/.cache/lambda-trends/spark-bench}/posts-N
+#    (posts-N-spread-Hh with --spread-hours).
+# 2. Runs batch_view.py with spark-submit --master local[2] (LT_SPARK_MASTER to change).
+# 3. Computes the reference view in plain Python (reference_view.py) and compares (compare.py).
+# 4. Prints one JSON object and writes it to benches/spark/results/batch-N[-spread-Hh].json.
+# Exits non-zero if a step fails or the Spark view differs from the reference.
+#
+# Environment: LT_BIN (the lambda-trends binary; default: the release, else the debug build in
+# $CARGO_TARGET_DIR or ~/.cache/lambda-trends/target), LT_SPARK_DRIVER_MEMORY (default 2g).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+POSTS=200000 REPEAT=3 SHUFFLE="" NFKC="" CHECK=1 SPREAD=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --posts) POSTS="$2"; shift 2 ;;
+    --smoke) POSTS=20000; shift ;;
+    --repeat) REPEAT="$2"; shift 2 ;;
+    --spread-hours) SPREAD="$2"; shift 2 ;;
+    --shuffle-partitions) SHUFFLE="$2"; shift 2 ;;
+    --nfkc) NFKC=1; shift ;;
+    --no-check) CHECK=""; shift ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument: $1 (see --help)" ;;
+  esac
+done
+[[ "$POSTS" =~ ^[1-9][0-9]*$ ]] || die "--posts takes a positive number"
+
+trap stop_ingest EXIT
+mkdir -p "$BENCH_HOME" "$RESULTS"
+setup_venv
+NAME="batch-$POSTS"
+if [[ -n "$SPREAD" ]]; then
+  [[ "$SPREAD" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--spread-hours takes a number of hours"
+  spread_dataset "$POSTS" "$SPREAD"
+  NAME="batch-$POSTS-spread-${SPREAD}h"
+else
+  embedded_dataset "$POSTS"
+fi
+MASTER="$DATA_DIR/master"
+OUT="$BENCH_HOME/out/$NAME"
+mkdir -p "$BENCH_HOME/out"
+MACHINE="$(machine_json)"
+
+log "spark batch view: $POSTS posts, $SPARK_MASTER, pyspark $PYSPARK_VERSION"
+args=(--master-dir "$MASTER" --out "$OUT/spark" --format csv --repeat "$REPEAT")
+[[ -n "$SHUFFLE" ]] && args+=(--shuffle-partitions "$SHUFFLE")
+[[ -n "$NFKC" ]] && args+=(--nfkc)
+rm -rf "$OUT"; mkdir -p "$OUT"
+spark_submit "$SPARK_DIR/batch_view.py" "${args[@]}" >"$OUT/spark.json" 2>"$OUT/spark.log" \
+  || { grep -v ' INFO ' "$OUT/spark.log" | tail -30 >&2; die "the Spark job failed (log: $OUT/spark.log)"; }
+SPARK_REPORT="$(grep '^{' "$OUT/spark.json" | tail -1)"
+
+REF_REPORT=null COMPARE=null
+if [[ -n "$CHECK" ]]; then
+  log "reference view (plain Python) and comparison"
+  REF_REPORT="$("$PY" "$SPARK_DIR/reference_view.py" --master-dir "$MASTER" --out "$OUT/reference.csv")"
+  set +e
+  COMPARE="$("$PY" "$SPARK_DIR/compare.py" --json "$OUT/reference.csv" "$OUT/spark")"
+  set -e
+fi
+
+"$PY" - "$POSTS" "$MACHINE" "$SPARK_REPORT" "$REF_REPORT" "$COMPARE" "$PYSPARK_VERSION" \
+  "$RESULTS/$NAME.json" "$SPREAD" <<'EOF'
+import json, sys
+posts, machine, spark, ref, cmp, pyspark, path, spread = sys.argv[1:]
+cmp = json.loads(cmp)
+result = {
+    "benchmark": "batch view on Spark (the thesis design's batch layer)",
+    "posts": int(posts),
+    "spread_hours": float(spread) if spread else None,
+    "machine": json.loads(machine),
+    "pyspark": pyspark,
+    "spark": json.loads(spark),
+    "reference": json.loads(ref),
+    "equal_to_reference": None if cmp is None else cmp["equal"],
+    "compare": cmp,
+}
+text = json.dumps(result, indent=1, ensure_ascii=False)
+open(path, "w", encoding="utf-8").write(text + "\n")
+print(text)
+EOF
+log "wrote $RESULTS/$NAME.json"
+if [[ -n "$CHECK" ]]; then
+  "$PY" -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1])["equal"] else 1)' "$COMPARE" \
+    || die "the Spark view differs from the reference (see compare in the JSON)"
+  log "the Spark view equals the reference view"
+fi
