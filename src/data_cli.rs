@@ -2,15 +2,20 @@
 //! and `sql`. Each parses nothing itself (clap did) and calls the batch layer.
 
 use anyhow::{Context, Result, bail};
-use batch_layer::recompute::{Progress, RecomputeConfig, RecomputeRequest, run_recompute_of};
+use batch_layer::recompute::{
+    Progress, RecomputeConfig, RecomputeRequest, ScanProgress, run_recompute_of,
+};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use clap::{Subcommand, ValueEnum};
 use datafusion::arrow::array::RecordBatch;
 use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use model::{SlotStart, ViewSet};
 use ports::{ActivePair, Backends, LambdaSwitch};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -111,15 +116,20 @@ pub async fn recompute(
                 Some(active.views.select(names)?)
             }
         };
+        let progress = Arc::new(ScanProgress::default());
         let request = RecomputeRequest {
             views,
             shadow,
             actor: None,
+            progress: Some(progress.clone()),
         };
+        let bar = progress_bar(progress);
         let result = run_recompute_of(backends, cfg, &request, shutdown, |p: &Progress| {
-            eprintln!("recompute: {p}")
+            bar.0.suspend(|| eprintln!("recompute: {p}"))
         })
         .await;
+        bar.1.abort();
+        bar.0.finish_and_clear();
         match (result, every) {
             (Ok(pair), _) if shadow => println!(
                 "Shadow pair ready for epoch {}: {} + {} (cut {:?}); the active pair is unchanged.\n\
@@ -148,6 +158,39 @@ pub async fn recompute(
             _ = shutdown.cancelled() => return Ok(()),
         }
     }
+}
+
+/// A progress bar of the computing step (rows scanned of all, rows written, ETA), drawn on a
+/// terminal only, and the task that updates it.
+fn progress_bar(progress: Arc<ScanProgress>) -> (ProgressBar, tokio::task::JoinHandle<()>) {
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "recompute: {bar:30} {pos}/{len} rows scanned ({percent}%), {msg}, ETA {eta}",
+        )
+        .expect("a valid template"),
+    );
+    let shown = bar.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            let total = progress.total.load(Ordering::Relaxed);
+            if total > 0 {
+                shown.set_length(total);
+                shown.set_position(progress.scanned.load(Ordering::Relaxed).min(total));
+                shown.set_message(format!(
+                    "{} files, {} view rows written",
+                    progress.files.load(Ordering::Relaxed),
+                    progress.written.load(Ordering::Relaxed)
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    (bar, task)
 }
 
 fn names_of(views: &ViewSet) -> String {

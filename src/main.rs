@@ -357,6 +357,7 @@ fn admin_actions(backends: &Backends, cfg: &Config) -> serving::admin::AdminActi
                     views: data_cli::configured_views(&recompute).map_err(|e| format!("{e:#}"))?,
                     shadow: false,
                     actor: Some("admin-api".into()),
+                    progress: None,
                 };
                 run_recompute_of(
                     &backends,
@@ -503,6 +504,7 @@ async fn periodic_recompute(
             views: data_cli::configured_views(&cfg)?,
             shadow: false,
             actor: Some("up (periodic)".into()),
+            progress: None,
         };
         match run_recompute_of(
             &backends,

@@ -5,35 +5,12 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn lambda_trends(data: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lambda-trends"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("LT_") {
-            c.env_remove(k);
-        }
-    }
-    c.arg("--data-dir").arg(data);
-    c
-}
+mod common;
+use common::lambda_trends_in as lambda_trends;
 
 /// Records in the event log of the data directory `data`, as `lambda-trends status --json` reports.
 fn posts_in_log(data: &std::path::Path) -> u64 {
-    let out = lambda_trends(data)
-        .args(["status", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    status["log_end_offsets"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_u64().unwrap())
-        .sum()
+    common::offsets_sum(&common::status_json(data), "log_end_offsets")
 }
 
 #[test]

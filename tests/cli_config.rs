@@ -1,18 +1,8 @@
 //! The configuration as the command line layers it: `config show` with a file, environment
 //! overrides, secrets redacted, unknown keys refused.
 
-use std::process::Command;
-
-fn lambda_trends() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lambda-trends"));
-    // A clean environment: no stray LT__ variables from the caller.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("LT_") || k == "RUST_LOG" {
-            c.env_remove(k);
-        }
-    }
-    c
-}
+mod common;
+use common::lambda_trends;
 
 #[test]
 fn config_show_layers_file_and_environment_and_never_prints_secrets() {

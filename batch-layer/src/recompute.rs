@@ -13,6 +13,8 @@ use model::{POSTS_TOPIC, SlotStart, ViewSet};
 use ports::protocol::{HandshakeProgress, Offsets, RecomputeInfo};
 use ports::{ActivePair, Backends, BatchTable, LambdaSwitch, SlotCount, ViewTable};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -124,6 +126,20 @@ impl std::fmt::Display for Progress {
     }
 }
 
+/// How far the computing step of a recompute has got, for progress bars: updated while
+/// DataFusion scans and while the view is written.
+#[derive(Debug, Default)]
+pub struct ScanProgress {
+    /// Master-dataset files the scan reads.
+    pub files: AtomicU64,
+    /// Rows to scan: the rows of those files times the number of views (each view scans once).
+    pub total: AtomicU64,
+    /// Rows scanned so far.
+    pub scanned: Arc<AtomicU64>,
+    /// View rows written to the batch table so far.
+    pub written: AtomicU64,
+}
+
 /// A recompute in progress.
 pub struct Recompute {
     backends: Backends,
@@ -131,6 +147,7 @@ pub struct Recompute {
     info: RecomputeInfo,
     write_chunk_rows: usize,
     limits: QueryLimits,
+    progress: Arc<ScanProgress>,
 }
 
 impl Recompute {
@@ -169,7 +186,14 @@ impl Recompute {
             info,
             write_chunk_rows: cfg.write_chunk_rows.max(1),
             limits: cfg.limits(),
+            progress: Arc::default(),
         })
+    }
+
+    /// Reports the computing step's progress into `progress`.
+    pub fn with_progress(mut self, progress: Arc<ScanProgress>) -> Self {
+        self.progress = progress;
+        self
     }
 
     /// What this recompute is building.
@@ -204,13 +228,14 @@ impl Recompute {
                 .collect();
             return Ok(Progress::AwaitingIngest(behind));
         }
-        let (rows, posts) = write_batch_views(
+        let (rows, posts) = write_batch_views_reporting(
             &self.backends,
             &cut,
             self.info.batch,
             &self.info.views,
             self.write_chunk_rows,
             &self.limits,
+            &self.progress,
         )
         .await?;
         self.switch.mark_batch_ready(&self.info, &cut).await?;
@@ -266,10 +291,38 @@ pub async fn write_batch_views(
     chunk_rows: usize,
     limits: &QueryLimits,
 ) -> Result<(u64, u64), BatchError> {
+    write_batch_views_reporting(
+        backends,
+        cut,
+        table,
+        views,
+        chunk_rows,
+        limits,
+        &ScanProgress::default(),
+    )
+    .await
+}
+
+/// [`write_batch_views`], reporting into `progress`.
+pub async fn write_batch_views_reporting(
+    backends: &Backends,
+    cut: &Offsets,
+    table: BatchTable,
+    views: &ViewSet,
+    chunk_rows: usize,
+    limits: &QueryLimits,
+    progress: &ScanProgress,
+) -> Result<(u64, u64), BatchError> {
     let manifest = backends.master.manifest().await?;
     let files = manifest.files_before(cut);
     let ctx = session_over_with(backends.master.as_ref(), &files, "master", limits)?;
     views::batch::register_view_udfs(&ctx, views);
+    views::batch::register_udfs_counting(&ctx, Some(progress.scanned.clone()));
+    progress.files.store(files.len() as u64, Ordering::Relaxed);
+    progress.total.store(
+        files.iter().map(|f| f.rows).sum::<u64>() * views.views.len() as u64,
+        Ordering::Relaxed,
+    );
     let posts_before_cut: u64 = {
         let pred = views::batch::before_cut_predicate(cut);
         let df = ctx
@@ -301,6 +354,8 @@ pub async fn write_batch_views(
             if chunk.len() >= chunk_rows {
                 backends.views.write_batch_rows(table, &chunk).await?;
                 rows += chunk.len() as u64;
+                progress.written.store(rows, Ordering::Relaxed);
+                metrics::gauge!("lambda_batch_recompute_written_rows").set(rows as f64);
                 chunk.clear();
             }
         }
@@ -309,7 +364,10 @@ pub async fn write_batch_views(
         backends.views.write_batch_rows(table, &chunk).await?;
         rows += chunk.len() as u64;
     }
+    progress.written.store(rows, Ordering::Relaxed);
     metrics::counter!("lambda_batch_written_rows_total").increment(rows);
+    metrics::counter!("lambda_batch_scanned_rows_total")
+        .increment(progress.scanned.load(Ordering::Relaxed));
     Ok((rows, posts_before_cut))
 }
 
@@ -322,6 +380,8 @@ pub struct RecomputeRequest {
     pub shadow: bool,
     /// Who asks (recorded in the history; `None`: this process's user and host).
     pub actor: Option<String>,
+    /// Where to report the computing step's progress.
+    pub progress: Option<Arc<ScanProgress>>,
 }
 
 /// Runs a whole recompute, waiting for each step, reporting progress; gives up (and abandons the
@@ -361,6 +421,9 @@ pub async fn run_recompute_of(
         None => switch.active().await?.views,
     };
     let mut r = Recompute::begin_as(backends, switch, &views, request.shadow, cfg).await?;
+    if let Some(p) = &request.progress {
+        r = r.with_progress(p.clone());
+    }
     let mut last: Option<Progress> = None;
     let mut last_change = Instant::now();
     let result = loop {

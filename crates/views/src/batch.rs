@@ -20,11 +20,34 @@ use model::view::{Measure, bucket_start};
 use model::{SlotStart, ViewDef, ViewSet};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// `lt_hashtag_keys(tweet Utf8, hashtags List<Utf8>) -> List<Utf8>`.
-#[derive(Debug, PartialEq, Eq, Hash)]
+/// `lt_hashtag_keys(tweet Utf8, hashtags List<Utf8>) -> List<Utf8>`; adds the rows it sees to
+/// `scanned`, if given (how a recompute knows how far its scan has got).
+#[derive(Debug)]
 struct HashtagKeysUdf {
     signature: Signature,
+    scanned: Option<Arc<AtomicU64>>,
+}
+
+impl PartialEq for HashtagKeysUdf {
+    fn eq(&self, other: &Self) -> bool {
+        self.signature == other.signature
+            && match (&self.scanned, &other.scanned) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+}
+
+impl Eq for HashtagKeysUdf {}
+
+impl std::hash::Hash for HashtagKeysUdf {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.signature.hash(state);
+        self.scanned.as_ref().map(Arc::as_ptr).hash(state);
+    }
 }
 
 impl ScalarUDFImpl for HashtagKeysUdf {
@@ -49,6 +72,9 @@ impl ScalarUDFImpl for HashtagKeysUdf {
         let [text, given] = arrays.as_slice() else {
             return exec_err!("lt_hashtag_keys takes (tweet, hashtags)");
         };
+        if let Some(scanned) = &self.scanned {
+            scanned.fetch_add(text.len() as u64, Ordering::Relaxed);
+        }
         let text = text.as_string::<i32>();
         let given = given.as_list::<i32>();
         let mut out = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
@@ -211,10 +237,16 @@ pub fn register_view_udfs(ctx: &SessionContext, views: &ViewSet) {
     }
 }
 
-/// Registers `lt_hashtag_keys` and `lt_slot` in a session.
+/// Registers `lt_hashtag_keys`, `lt_slot` and `lt_bucket` in a session.
 pub fn register_udfs(ctx: &SessionContext) {
+    register_udfs_counting(ctx, None);
+}
+
+/// [`register_udfs`], with `lt_hashtag_keys` adding every row it sees to `scanned`.
+pub fn register_udfs_counting(ctx: &SessionContext, scanned: Option<Arc<AtomicU64>>) {
     let list = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
     ctx.register_udf(ScalarUDF::from(HashtagKeysUdf {
+        scanned,
         signature: Signature::one_of(
             vec![
                 TypeSignature::Exact(vec![DataType::Utf8, list]),
