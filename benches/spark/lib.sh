@@ -55,11 +55,14 @@ find_lt() {
 # LT_* overrides from the caller's environment except what is passed as NAME=VALUE arguments
 # before the command.
 lt() {
-  local envs=() v
+  local envs=()
   while [[ $# -gt 0 && "$1" == *=* ]]; do envs+=("$1"); shift; done
-  local unset=()
-  while IFS= read -r v; do unset+=(-u "$v"); done < <(env | sed -n 's/^\(LT_[A-Za-z0-9_]*\)=.*/\1/p')
-  (cd "$BENCH_HOME" && env "${unset[@]}" "${envs[@]}" RUST_LOG="${RUST_LOG:-warn}" "$LT" "$@")
+  (cd "$BENCH_HOME" && exec env $(lt_unset_args) "${envs[@]}" RUST_LOG="${RUST_LOG:-warn}" "$LT" "$@")
+}
+
+# `-u NAME` for every LT_* variable in the environment.
+lt_unset_args() {
+  env | sed -n 's/^\(LT_[A-Za-z0-9_]*\)=.*/-u \1/p'
 }
 
 # `status --json` field of a data dir: log (sum of log end offsets) or master (master rows).
@@ -75,6 +78,9 @@ INGEST_PID=""
 stop_ingest() {
   if [[ -n "$INGEST_PID" ]] && kill -0 "$INGEST_PID" 2>/dev/null; then
     kill -TERM "$INGEST_PID" 2>/dev/null || true
+    local i
+    for i in $(seq 100); do kill -0 "$INGEST_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$INGEST_PID" 2>/dev/null && kill -KILL "$INGEST_PID" 2>/dev/null
     wait "$INGEST_PID" 2>/dev/null || true
   fi
   INGEST_PID=""
@@ -84,7 +90,10 @@ stop_ingest() {
 ingest_until() { # <data-dir> <N> [NAME=VALUE...]
   local dir="$1" n="$2"; shift 2
   local rows=0 i
-  lt "$@" ingest --data-dir "$dir" >"$dir/ingest.log" 2>&1 &
+  # One subshell that execs the binary, so $! is the binary's pid (a backgrounded function would
+  # be a subshell of its own, and stopping it would leave the binary running).
+  (cd "$BENCH_HOME" && exec env $(lt_unset_args) "$@" RUST_LOG="${RUST_LOG:-warn}" "$LT" ingest \
+    --data-dir "$dir") >"$dir/ingest.log" 2>&1 &
   INGEST_PID=$!
   for i in $(seq 1200); do
     sleep 0.5

@@ -124,6 +124,18 @@ def extract_displays(text):
     return out
 
 
+def master_files(master_dir):
+    """The Parquet files of the master dataset, and where the list came from: the newest manifest
+    (`_manifest/<version>.json`, its `files[].path`), which is what lambda-trends reads (files an
+    interrupted ingest left behind are not in it), else every `date=*/hour=*/*.parquet`."""
+    manifests = sorted(glob.glob(os.path.join(master_dir, "_manifest", "*.json")))
+    if manifests:
+        with open(manifests[-1], encoding="utf-8") as fh:
+            doc = json.load(fh)
+        return [os.path.join(master_dir, f["path"]) for f in doc.get("files", [])], "manifest"
+    return sorted(glob.glob(os.path.join(master_dir, "date=*", "hour=*", "*.parquet"))), "glob"
+
+
 def hashtag_keys(text, given):
     if given is not None:
         keys = (normalize_hashtag(t.lstrip("#\uff03")) for t in given if t is not None)
@@ -142,7 +154,7 @@ def main():
     import pyarrow.parquet as pq
 
     t0 = time.perf_counter()
-    files = sorted(glob.glob(os.path.join(args.master_dir, "date=*", "hour=*", "*.parquet")))
+    files, _listed_by = master_files(args.master_dir)
     counts = collections.Counter()
     rows = 0
     for f in files:

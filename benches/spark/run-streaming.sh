@@ -19,7 +19,8 @@
 #    posts by `lambda-trends collect` (LT__BACKENDS__EVENT_LOG=kafka://<bootstrap>/<ns>; with
 #    --spread-hours, `collect --file` of the re-stamped replay file), reused later.
 #    `lambda-trends ingest` copies the same records into a master dataset beside it, from which
-#    reference_view.py computes the exact counts to check each Spark run against.
+#    `lambda-trends sql` (ours, when the binary has it) and reference_view.py (plain Python)
+#    compute the exact counts to check each Spark run against.
 # 3. For each size: streaming.py (spark-submit --packages spark-sql-kafka-0-10 and spark-avro,
 #    the pyspark version; from Maven Central, cached in ~/.cache/lambda-trends/spark-ivy),
 #    from the earliest offset to the end of the topic, and compare.py on its merged counts.
@@ -118,6 +119,12 @@ if [[ -n "$CHECK" ]]; then
     ingest_until "$DIR" "$POSTS" "$EVLOG"
   fi
   "$PY" "$SPARK_DIR/reference_view.py" --master-dir "$DIR/master" --out "$OUT/reference.csv" >"$OUT/reference.json"
+  # Ours over the same records, when the binary has `sql` (see run.sh).
+  if lt sql --help >/dev/null 2>&1; then
+    lt "$EVLOG" sql --data-dir "$DIR" --format csv \
+      'SELECT hashtag, slot, count(*) AS count FROM hashtags GROUP BY hashtag, slot' \
+      >"$OUT/ours.csv" 2>"$OUT/ours.log" || { tail -20 "$OUT/ours.log" >&2; die "lambda-trends sql failed"; }
+  fi
 fi
 
 # 3. One streaming query per batch size.
@@ -136,6 +143,8 @@ for size in $SIZES; do
   if [[ -n "$CHECK" ]]; then
     set +e
     "$PY" "$SPARK_DIR/compare.py" --json "$OUT/reference.csv" "$OUT/counts-$size.csv" >"$OUT/compare-$size.json"
+    [[ -f "$OUT/ours.csv" ]] \
+      && "$PY" "$SPARK_DIR/compare.py" --json "$OUT/ours.csv" "$OUT/counts-$size.csv" >"$OUT/compare-ours-$size.json"
     set -e
   fi
 done
@@ -153,8 +162,13 @@ for size in sizes:
     cmp = json.load(open(cmp_path)) if os.path.exists(cmp_path) else None
     if cmp is not None:
         equal = equal and cmp["equal"]
+    cmp_ours_path = os.path.join(out, f"compare-ours-{size}.json")
+    cmp_ours = json.load(open(cmp_ours_path)) if os.path.exists(cmp_ours_path) else None
+    if cmp_ours is not None:
+        equal = equal and cmp_ours["equal"]
     runs.append({"summary": rep["summary"], "equal_to_reference": None if cmp is None else cmp["equal"],
-                 "compare": cmp, "session_startup_s": rep["session_startup_s"],
+                 "compare": cmp, "equal_to_ours": None if cmp_ours is None else cmp_ours["equal"],
+                 "compare_ours": cmp_ours, "session_startup_s": rep["session_startup_s"],
                  "shuffle_partitions": rep["shuffle_partitions"], "per_batch": rep["per_batch"]})
 ref = os.path.join(out, "reference.json")
 result = {
@@ -169,9 +183,10 @@ table = [{"max_offsets_per_trigger": int(s), **{k: r["summary"][k] for k in (
     "batches", "steady_batches", "steady_records_per_s", "steady_batch_ms_median",
     "steady_batch_ms_p95", "records_per_s_query_wall")},
     "first_batch_ms": (r["summary"]["first_batch"] or {}).get("trigger_ms"),
-    "equal_to_reference": r["equal_to_reference"]} for s, r in zip(sizes, runs)]
+    "equal_to_reference": r["equal_to_reference"], "equal_to_ours": r["equal_to_ours"]}
+    for s, r in zip(sizes, runs)]
 print(json.dumps({"posts": int(posts), "results": path, "runs": table}, indent=1))
 sys.exit(0 if equal else 3)
 EOF
 log "wrote $RESULTS/$NAME.json"
-((rc == 0)) || die "a streaming run's counts differ from the reference (see compare in the JSON)"
+((rc == 0)) || die "a streaming run's counts differ from ours or the reference (see the JSON)"

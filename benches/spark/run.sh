@@ -8,17 +8,19 @@
 #   --spread-hours H   the same posts re-stamped evenly over H hours (make_replay.py) and replayed
 #                  with `collect --file`, half of them with the source's hashtag list: many slots
 #                  and both tag paths (default: as generated, a few seconds of wall time)
-#   --repeat R     timed runs of the job in one Spark session (default 3)
+#   --repeat R     timed runs of the job in one Spark session (default 5)
 #   --shuffle-partitions P   spark.sql.shuffle.partitions (default Spark's: 200, coalesced by AQE)
 #   --nfkc         exact NFKC normalisation of non-ASCII tags in a Python UDF (see README)
-#   --no-check     skip the reference view and the comparison
+#   --no-check     skip our view, the reference view and the comparisons
 #
 # 1. Generates (once; reused later) a master dataset of N synthetic posts with the lambda-trends
 #    binary (`collect --source synthetic --rate 0 --max-posts N`, then `ingest` until the master
 #    holds N rows) under ${LT_SPARK_BENCH_HOME:-~/.cache/lambda-trends/spark-bench}/posts-N
 #    (posts-N-spread-Hh with --spread-hours).
 # 2. Runs batch_view.py with spark-submit --master local[2] (LT_SPARK_MASTER to change).
-# 3. Computes the reference view in plain Python (reference_view.py) and compares (compare.py).
+# 3. Checks the Spark view (compare.py) against ours, `lambda-trends sql` over the same dataset
+#    (its `hashtags` table uses the UDFs batch_view uses; skipped when the binary has no `sql`),
+#    and against the reference view in plain Python (reference_view.py).
 # 4. Prints one JSON object and writes it to benches/spark/results/batch-N[-spread-Hh].json.
 # Exits non-zero if a step fails or the Spark view differs from the reference.
 #
@@ -27,7 +29,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-POSTS=200000 REPEAT=3 SHUFFLE="" NFKC="" CHECK=1 SPREAD=""
+POSTS=200000 REPEAT=5 SHUFFLE="" NFKC="" CHECK=1 SPREAD=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --posts) POSTS="$2"; shift 2 ;;
@@ -68,8 +70,30 @@ spark_submit "$SPARK_DIR/batch_view.py" "${args[@]}" >"$OUT/spark.json" 2>"$OUT/
   || { grep -v ' INFO ' "$OUT/spark.log" | tail -30 >&2; die "the Spark job failed (log: $OUT/spark.log)"; }
 SPARK_REPORT="$(grep '^{' "$OUT/spark.json" | tail -1)"
 
-REF_REPORT=null COMPARE=null
+REF_REPORT=null COMPARE=null OURS_REPORT=null COMPARE_OURS=null
 if [[ -n "$CHECK" ]]; then
+  # Ours: the same rows through lambda-trends' own UDFs (lt_hashtag_keys, lt_slot: the `hashtags`
+  # table of `lambda-trends sql`, which batch_view's SQL also uses), when the binary has `sql`.
+  find_lt
+  if lt sql --help >/dev/null 2>&1; then
+    log "our view: lambda-trends sql over the same dataset"
+    t0=$EPOCHREALTIME
+    lt sql --data-dir "$DATA_DIR" --format csv \
+      'SELECT hashtag, slot, count(*) AS count FROM hashtags GROUP BY hashtag, slot' \
+      >"$OUT/ours.csv" 2>"$OUT/ours.log" || { tail -20 "$OUT/ours.log" >&2; die "lambda-trends sql failed"; }
+    t1=$EPOCHREALTIME
+    OURS_REPORT="$("$PY" -c '
+import json, sys
+rows = sum(1 for _ in open(sys.argv[1], encoding="utf-8")) - 1
+print(json.dumps({"engine": "lambda-trends sql (DataFusion)", "bin": sys.argv[2],
+                  "wall_s_including_process_start": round(float(sys.argv[4]) - float(sys.argv[3]), 3),
+                  "rows_out": rows, "output": sys.argv[1]}))' "$OUT/ours.csv" "$LT" "$t0" "$t1")"
+    set +e
+    COMPARE_OURS="$("$PY" "$SPARK_DIR/compare.py" --json "$OUT/ours.csv" "$OUT/spark")"
+    set -e
+  else
+    log "$LT has no 'sql' command: checking against the Python reference only"
+  fi
   log "reference view (plain Python) and comparison"
   REF_REPORT="$("$PY" "$SPARK_DIR/reference_view.py" --master-dir "$MASTER" --out "$OUT/reference.csv")"
   set +e
@@ -78,10 +102,10 @@ if [[ -n "$CHECK" ]]; then
 fi
 
 "$PY" - "$POSTS" "$MACHINE" "$SPARK_REPORT" "$REF_REPORT" "$COMPARE" "$PYSPARK_VERSION" \
-  "$RESULTS/$NAME.json" "$SPREAD" <<'EOF'
+  "$RESULTS/$NAME.json" "$SPREAD" "$OURS_REPORT" "$COMPARE_OURS" <<'EOF'
 import json, sys
-posts, machine, spark, ref, cmp, pyspark, path, spread = sys.argv[1:]
-cmp = json.loads(cmp)
+posts, machine, spark, ref, cmp, pyspark, path, spread, ours, cmp_ours = sys.argv[1:]
+cmp, cmp_ours = json.loads(cmp), json.loads(cmp_ours)
 result = {
     "benchmark": "batch view on Spark (the thesis design's batch layer)",
     "posts": int(posts),
@@ -89,6 +113,9 @@ result = {
     "machine": json.loads(machine),
     "pyspark": pyspark,
     "spark": json.loads(spark),
+    "ours": json.loads(ours),
+    "equal_to_ours": None if cmp_ours is None else cmp_ours["equal"],
+    "compare_ours": cmp_ours,
     "reference": json.loads(ref),
     "equal_to_reference": None if cmp is None else cmp["equal"],
     "compare": cmp,
@@ -99,6 +126,11 @@ print(text)
 EOF
 log "wrote $RESULTS/$NAME.json"
 if [[ -n "$CHECK" ]]; then
+  if [[ "$COMPARE_OURS" != null ]]; then
+    "$PY" -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1])["equal"] else 1)' "$COMPARE_OURS" \
+      || die "the Spark view differs from ours (see compare_ours in the JSON)"
+    log "the Spark view equals ours (lambda-trends sql)"
+  fi
   "$PY" -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1])["equal"] else 1)' "$COMPARE" \
     || die "the Spark view differs from the reference (see compare in the JSON)"
   log "the Spark view equals the reference view"
