@@ -34,8 +34,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test (unit, property, conformance, end-to-end)"
 cargo test --workspace
 
-step "Benchmark smoke: every criterion benchmark once (cargo test --bench micro)"
+step "Benchmark smoke: every criterion benchmark once, the recompute bench on 20,000 posts"
 cargo test --bench micro
+cargo test --bench recompute
 
 step "Helm chart and Kubernetes manifests (scripts/test-helm.sh)"
 scripts/test-helm.sh

@@ -28,6 +28,8 @@ pub struct Config {
     pub speed: SpeedConfig,
     /// The master ingest.
     pub ingest: IngestConfig,
+    /// Compaction of the master dataset's small files.
+    pub compact: batch_layer::compact::CompactConfig,
     /// The recompute.
     pub recompute: RecomputeConfig,
     /// The serving layer.
@@ -52,6 +54,7 @@ impl Default for Config {
             collector: CollectorConfig::default(),
             speed: SpeedConfig::default(),
             ingest: IngestConfig::default(),
+            compact: batch_layer::compact::CompactConfig::default(),
             recompute: RecomputeConfig::default(),
             serving: ServingConfig::default(),
             telemetry: TelemetryConfig::default(),

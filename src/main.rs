@@ -90,8 +90,10 @@ enum Command {
     },
     /// Runs a speed-layer worker alone.
     Speed,
-    /// Runs the master ingest alone.
+    /// Runs the master ingest alone (with periodic compaction, `compact.every-minutes`).
     Ingest,
+    /// Compacts the master dataset once: merges small files, deletes long-retired ones.
+    Compact,
     /// Recomputes the batch views from the master dataset into the inactive pair, and flips to it.
     Recompute {
         /// Abandons the recompute in progress (left by a crash, or a shadow pair not wanted).
@@ -244,16 +246,31 @@ async fn main() -> Result<()> {
         Command::Ingest => {
             let metrics = install_metrics();
             with_telemetry(&cfg.telemetry, metrics, &shutdown, async {
-                Ok(
-                    batch_layer::ingest::run(
-                        backends.clone(),
-                        cfg.ingest.clone(),
-                        shutdown.clone(),
-                    )
-                    .await?,
-                )
+                let compaction = batch_layer::compact::run_periodic(
+                    backends.clone(),
+                    cfg.compact.clone(),
+                    cfg.recompute.limits(),
+                    shutdown.clone(),
+                );
+                let ingest = batch_layer::ingest::run(
+                    backends.clone(),
+                    cfg.ingest.clone(),
+                    shutdown.clone(),
+                );
+                let (ingested, compacted) = tokio::join!(ingest, compaction);
+                ingested?;
+                Ok(compacted?)
             })
             .await
+        }
+        Command::Compact => {
+            let r = batch_layer::compact::compact(&backends, &cfg.compact, &cfg.recompute.limits())
+                .await?;
+            println!(
+                "Merged {} files into {} ({} rows), deleted {} retired files; manifest version {}.",
+                r.files_in, r.files_out, r.rows, r.purged, r.manifest_version
+            );
+            Ok(())
         }
         Command::Serve { .. } => {
             let metrics = install_metrics();
@@ -468,6 +485,22 @@ async fn up(backends: Backends, cfg: Config, shutdown: CancellationToken) -> Res
     if cfg.recompute.every_minutes > 0 {
         let (b, c, s) = (backends.clone(), cfg.recompute.clone(), shutdown.clone());
         tasks.spawn(async move { ("recompute", periodic_recompute(b, c, s).await) });
+    }
+    {
+        let (b, c, l, s) = (
+            backends.clone(),
+            cfg.compact.clone(),
+            cfg.recompute.limits(),
+            shutdown.clone(),
+        );
+        tasks.spawn(async move {
+            (
+                "compaction",
+                batch_layer::compact::run_periodic(b, c, l, s)
+                    .await
+                    .map_err(Into::into),
+            )
+        });
     }
     eprintln!(
         "lambda-trends is up: dashboard and API on http://{} (data in {}). Ctrl-C stops it.",

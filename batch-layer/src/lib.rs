@@ -1,12 +1,13 @@
 //! The batch layer: keeps every post in the Parquet master dataset ([`ingest`]) and rebuilds the
 //! batch views from all of history with DataFusion ([`recompute`]), ending in the coordinator flip
 //! (or leaving a shadow pair to compare with the active one, [`diff`]); ad hoc SQL over the
-//! master dataset, as of any past time ([`sql`]).
+//! master dataset, as of any past time ([`sql`]); compaction of its small files ([`compact`]).
 //!
 //! One decision explained: the recompute is a step machine ([`recompute::Recompute::advance`])
 //! rather than one long function, so that the merge property test can interleave its steps with
 //! ingestion and speed flushes in any order, and so that progress can be reported at each step.
 
+pub mod compact;
 pub mod diff;
 pub mod ingest;
 pub mod query;

@@ -203,11 +203,9 @@ pub struct TrendingResponse {
     pub as_of: DateTime<Utc>,
     /// Epoch of the pair that made it.
     pub epoch: u64,
-    /// The language asked for, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The language asked for (`null`: all).
     pub lang: Option<String>,
-    /// The source asked for, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The source asked for (`null`: all).
     pub source: Option<String>,
     /// Hashtags by merged count, highest first.
     pub hashtags: Vec<TrendingItem>,

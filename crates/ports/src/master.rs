@@ -53,6 +53,31 @@ pub struct Manifest {
     pub files: Vec<MasterFile>,
     /// When this version was written.
     pub updated_at: Option<DateTime<Utc>>,
+    /// Files a compaction replaced: no longer visible, still readable by queries that started
+    /// before, deleted by a later compaction.
+    #[serde(default)]
+    pub retired: Vec<RetiredFile>,
+}
+
+/// A file a compaction replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiredFile {
+    /// Path relative to the dataset root.
+    pub path: String,
+    /// When it was replaced.
+    pub at: DateTime<Utc>,
+}
+
+/// A compaction's change to the manifest: `add` replaces `remove` (the same rows), and the
+/// retired files in `purge` are deleted.
+#[derive(Debug, Clone, Default)]
+pub struct Compaction {
+    /// Visible files to replace.
+    pub remove: Vec<String>,
+    /// Their replacement.
+    pub add: Vec<NewMasterFile>,
+    /// Retired files to delete.
+    pub purge: Vec<String>,
 }
 
 impl Manifest {
@@ -105,8 +130,9 @@ pub trait MasterDataset: Send + Sync + 'static {
     /// The newest manifest.
     async fn manifest(&self) -> Result<Manifest>;
 
-    /// The manifest that was newest at `at`: what had been ingested then (the empty manifest
-    /// before the first append).
+    /// The manifest that was newest at `at` (the empty manifest before the first append). Only
+    /// the newest versions are kept: if that one is gone, the oldest kept version, a superset
+    /// of it (callers keep the rows with `ingested_at <= at`).
     async fn manifest_at(&self, at: DateTime<Utc>) -> Result<Manifest>;
 
     /// Adds files and moves the ingested offsets, on top of manifest `base`.
@@ -116,6 +142,12 @@ pub trait MasterDataset: Send + Sync + 'static {
         files: Vec<NewMasterFile>,
         offsets: Offsets,
     ) -> Result<Manifest>;
+
+    /// Swaps files for others holding the same rows, on top of manifest `base` (retiring the
+    /// removed ones), and deletes the retired files in `change.purge`. Fails with
+    /// [`PortError::Conflict`] if `base` is not the newest manifest, and with
+    /// [`PortError::Invalid`] if the rows removed and added differ or a file is unknown.
+    async fn compact(&self, base: &Manifest, change: Compaction) -> Result<Manifest>;
 
     /// The object store holding the files, and the URL it is registered under in a query engine
     /// (`file:///`, `s3://bucket/`).
@@ -244,6 +276,43 @@ fn unavailable(e: object_store::Error) -> PortError {
 }
 
 impl ObjectStoreMasterDataset {
+    /// Writes `next` as a new manifest version, if no other writer wrote that version first;
+    /// then deletes versions older than the kept ones.
+    async fn publish(&self, next: &Manifest) -> Result<()> {
+        let json = serde_json::to_vec(&next).map_err(|e| PortError::Internal(e.to_string()))?;
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(
+                &self.manifest_path(next.version),
+                PutPayload::from(json),
+                opts,
+            )
+            .await
+        {
+            Ok(_) => {}
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                return Err(PortError::Conflict(format!(
+                    "manifest version {} was written by another writer (an ingest member or a compaction)",
+                    next.version
+                )));
+            }
+            Err(e) => return Err(unavailable(e)),
+        }
+        if next.version > MANIFEST_VERSIONS_KEPT {
+            for old in self.manifest_versions().await? {
+                if old + MANIFEST_VERSIONS_KEPT < next.version {
+                    // Best effort: a leftover old version is harmless.
+                    let _ = self.store.delete(&self.manifest_path(old)).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn read_manifest(&self, version: u64) -> Result<Manifest> {
         let bytes = self
             .store
@@ -284,7 +353,12 @@ impl MasterDataset for ObjectStoreMasterDataset {
                 hi = mid;
             }
         }
-        Ok(found.unwrap_or_default())
+        match (found, versions.first()) {
+            (Some(m), _) => Ok(m),
+            // Version 1 was written after `at`: nothing had been ingested then.
+            (None, None | Some(1)) => Ok(Manifest::default()),
+            (None, Some(&oldest)) => self.read_manifest(oldest).await,
+        }
     }
 
     async fn append(
@@ -308,36 +382,48 @@ impl MasterDataset for ObjectStoreMasterDataset {
         }
         next.version = base.version + 1;
         next.updated_at = Some(Utc::now());
-        let json = serde_json::to_vec(&next).map_err(|e| PortError::Internal(e.to_string()))?;
-        let opts = PutOptions {
-            mode: PutMode::Create,
-            ..Default::default()
-        };
-        match self
-            .store
-            .put_opts(
-                &self.manifest_path(next.version),
-                PutPayload::from(json),
-                opts,
-            )
-            .await
-        {
-            Ok(_) => {}
-            Err(object_store::Error::AlreadyExists { .. }) => {
-                return Err(PortError::Conflict(format!(
-                    "manifest version {} was written by another ingest",
-                    next.version
+        self.publish(&next).await?;
+        Ok(next)
+    }
+
+    async fn compact(&self, base: &Manifest, change: Compaction) -> Result<Manifest> {
+        let mut next = base.clone();
+        let mut removed_rows = 0u64;
+        for path in &change.remove {
+            let Some(i) = next.files.iter().position(|f| &f.path == path) else {
+                return Err(PortError::Invalid(format!(
+                    "compaction: {path} is not in manifest version {}",
+                    base.version
                 )));
-            }
-            Err(e) => return Err(unavailable(e)),
+            };
+            removed_rows += next.files.remove(i).rows;
         }
-        if next.version > MANIFEST_VERSIONS_KEPT {
-            for old in self.manifest_versions().await? {
-                if old + MANIFEST_VERSIONS_KEPT < next.version {
-                    // Best effort: a leftover old version is harmless.
-                    let _ = self.store.delete(&self.manifest_path(old)).await;
-                }
-            }
+        let added_rows: u64 = change.add.iter().map(|f| f.file.rows).sum();
+        if removed_rows != added_rows {
+            return Err(PortError::Invalid(format!(
+                "compaction: {added_rows} rows would replace {removed_rows}"
+            )));
+        }
+        for f in change.add {
+            self.store
+                .put(&self.full_path(&f.file.path), PutPayload::from(f.data))
+                .await
+                .map_err(unavailable)?;
+            next.files.push(f.file);
+        }
+        let now = Utc::now();
+        next.retired.retain(|r| !change.purge.contains(&r.path));
+        next.retired
+            .extend(change.remove.iter().map(|path| RetiredFile {
+                path: path.clone(),
+                at: now,
+            }));
+        next.version = base.version + 1;
+        next.updated_at = Some(now);
+        self.publish(&next).await?;
+        for path in &change.purge {
+            // Best effort: a leftover file is invisible (no manifest names it).
+            let _ = self.store.delete(&self.full_path(path)).await;
         }
         Ok(next)
     }
