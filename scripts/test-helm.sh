@@ -6,10 +6,13 @@
 #      wheel); the CRD kinds (ServiceMonitor, ScaledObject) are skipped by kubeconform and
 #      checked by the render tests instead;
 #   3. render tests (scripts/helm/render_tests.py): replicas, the speed-replicas check, the
-#      CronJob, the migration hook, secrets, probes, security contexts, selectors, the dashboard's
-#      metric names (and that the dashboard JSON is what scripts/helm/gen_dashboard.py writes),
-#      the Dockerfile's COPY lines, and the rendered config file against the real
-#      binary when it is built ($CARGO_TARGET_DIR/debug/lambda-trends);
+#      CronJob, the migration hook, secrets, probes, security contexts, selectors, the views file
+#      (ConfigMap key, mounts, views-file), the spill emptyDir, the DataFusion memory pools against
+#      the containers' limits, compaction, the dashboard's metric names (and that the dashboard
+#      JSON is what scripts/helm/gen_dashboard.py writes), the Dockerfile's COPY lines, and the
+#      rendered config and views files against the real binary when it is built
+#      ($CARGO_TARGET_DIR/debug/lambda-trends, default ~/.cache/lambda-trends/target; this script
+#      never builds it: point CARGO_TARGET_DIR at another build to check that one);
 #   4. k8s/lambda-trends.yaml is what scripts/helm/render-k8s.sh renders today.
 # Installs helm, kubeconform (Go module proxy), PyYAML and kubernetes-validate (PyPI) into
 # ${XDG_CACHE_HOME:-~/.cache}/lambda-trends/tools on first use.

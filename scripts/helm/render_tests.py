@@ -4,7 +4,8 @@ and asserts one behaviour an operator relies on. Run by scripts/test-helm.sh:
     render_tests.py <helm> <repo-root> [<lambda-trends binary>]
 
 With the binary, the configuration file rendered into the ConfigMap is also checked by the real
-parser (`lambda-trends --config <file> config show`, which rejects unknown keys).
+parser (`lambda-trends --config <file> config show`, which rejects unknown keys), and so is every
+rendered views file (`lambda-trends views list --views <file>`, on throwaway embedded backends).
 """
 
 from __future__ import annotations
@@ -454,6 +455,187 @@ def rendered_toml_follows_the_values():
     assert "properties" not in cfg["kafka"]
 
 
+VIEWS_FILE = "/etc/lambda-trends/views/views.toml"
+VIEWS_TOML = (ROOT / "docs" / "views.example.toml").read_text()
+# The pods that recompute (the CronJob; serving, for the admin API) read the views file.
+VIEW_READERS = {"t-lambda-trends-recompute", "t-lambda-trends-serving"}
+
+
+def mounted_file(workload: dict, path: str) -> tuple[dict, str] | None:
+    """The volume and the key a file of the first container comes from: (volume, key), or None."""
+    spec = pod_spec(workload)
+    vols = {v["name"]: v for v in spec["volumes"]}
+    for m in spec["containers"][0]["volumeMounts"]:
+        if m.get("subPath") and m["mountPath"] == path:
+            return vols[m["name"]], m["subPath"]
+        if not m.get("subPath") and path.startswith(m["mountPath"].rstrip("/") + "/"):
+            vol = vols[m["name"]]
+            rel = path[len(m["mountPath"].rstrip("/")) + 1:]
+            items = (vol.get("configMap") or {}).get("items")
+            if items is None:
+                return vol, rel
+            for item in items:
+                if item["path"] == rel:
+                    return vol, item["key"]
+    return None
+
+
+def checksum(docs: list[dict], name: str) -> str:
+    w = next(d for d in workloads(docs) if d["metadata"]["name"] == name)
+    meta = w["spec"]["jobTemplate"]["spec"]["template"]["metadata"] if w["kind"] == "CronJob" \
+        else w["spec"]["template"]["metadata"]
+    return meta["annotations"]["checksum/config"]
+
+
+@test
+def views_file_is_rendered_and_mounted_only_when_defined():
+    # Without views: no views.toml, no views-file, no views volume anywhere.
+    docs = render(MINIMAL)
+    assert "views.toml" not in named(docs, "ConfigMap", "t-lambda-trends-config")["data"]
+    assert "views-file" not in tomllib.loads(toml_of(docs))["recompute"]
+    for w in workloads(docs):
+        assert "views" not in {v["name"] for v in pod_spec(w)["volumes"]}, w["metadata"]["name"]
+    # With views: the ConfigMap's second key holds the text as given, views-file points at it,
+    # and the recompute and serving pods (only) mount it read-only there.
+    docs = render(MINIMAL, sets={"views": {"definitions": VIEWS_TOML}})
+    cm = named(docs, "ConfigMap", "t-lambda-trends-config")
+    assert cm["data"]["views.toml"] == VIEWS_TOML
+    assert tomllib.loads(cm["data"]["views.toml"])["view"][0]["name"] == "by_lang"
+    assert tomllib.loads(toml_of(docs))["recompute"]["views-file"] == VIEWS_FILE
+    readers = set()
+    for w in workloads(docs):
+        name = w["metadata"]["name"]
+        found = mounted_file(w, VIEWS_FILE)
+        if found is None:
+            continue
+        readers.add(name)
+        vol, key = found
+        assert vol["configMap"]["name"] == "t-lambda-trends-config" and key == "views.toml", (name, vol)
+        mount = next(m for m in pod_spec(w)["containers"][0]["volumeMounts"] if m["name"] == "views")
+        assert mount.get("readOnly") is True, (name, mount)
+        # A directory mount, not subPath: the file follows the ConfigMap without a restart.
+        assert "subPath" not in mount, (name, mount)
+    assert readers == VIEW_READERS, readers
+    # The migration hook's copy of the ConfigMap carries it too (same data).
+    assert named(docs, "ConfigMap", "t-lambda-trends-migrate")["data"] == cm["data"]
+    # Text that is not TOML fails rendering, as do two sources at once.
+    err = render_fails(MINIMAL, sets={"views": {"definitions": "version = = 2\n"}})
+    assert "views.definitions is not valid TOML" in err, err
+    err = render_fails(MINIMAL, sets={"views": {"definitions": VIEWS_TOML, "existingConfigMap": "v"}})
+    assert "both set" in err, err
+    # Odd text (indented first line, trailing blanks, no final newline) reaches the file as is.
+    odd = "  version = 1\n\n  [[view]]\n  name = \"a\"  \n\tbucket = \"1h\""
+    docs = render(MINIMAL, sets={"views": {"definitions": odd}})
+    assert named(docs, "ConfigMap", "t-lambda-trends-config")["data"]["views.toml"] == odd
+
+
+@test
+def views_from_an_existing_configmap():
+    docs = render(MINIMAL, sets={"views": {"existingConfigMap": "team-views", "existingConfigMapKey": "prod.toml"}})
+    assert "views.toml" not in named(docs, "ConfigMap", "t-lambda-trends-config")["data"]
+    assert tomllib.loads(toml_of(docs))["recompute"]["views-file"] == VIEWS_FILE
+    readers = set()
+    for w in workloads(docs):
+        found = mounted_file(w, VIEWS_FILE)
+        if found:
+            readers.add(w["metadata"]["name"])
+            assert (found[0]["configMap"]["name"], found[1]) == ("team-views", "prod.toml"), found
+    assert readers == VIEW_READERS, readers
+
+
+@test
+def changing_views_restarts_no_pod_but_turning_them_on_does():
+    none = render(MINIMAL)
+    v1 = render(MINIMAL, sets={"views": {"definitions": VIEWS_TOML}})
+    v2 = render(MINIMAL, sets={"views": {"definitions": VIEWS_TOML.replace("version = 2", "version = 3")}})
+    for name in VIEW_READERS | {"t-lambda-trends-speed", "t-lambda-trends-collector-jetstream"}:
+        assert checksum(v1, name) == checksum(v2, name), name
+        assert checksum(none, name) != checksum(v1, name), name
+
+
+@test
+def spill_dir_is_a_writable_emptydir_where_datafusion_runs():
+    docs = render(MINIMAL, sets={"recompute": {"spillDir": "/var/spill", "spillSizeLimit": "20Gi"}})
+    assert tomllib.loads(toml_of(docs))["recompute"]["spill-dir"] == "/var/spill"
+    # The recompute CronJob, and serving (admin-API recomputes) and ingest (compaction).
+    spilling = set()
+    for w in workloads(docs):
+        spec = pod_spec(w)
+        c = spec["containers"][0]
+        mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+        if "/var/spill" not in mounts:
+            continue
+        spilling.add(w["metadata"]["name"])
+        assert not mounts["/var/spill"].get("readOnly"), w["metadata"]["name"]
+        vol = {v["name"]: v for v in spec["volumes"]}[mounts["/var/spill"]["name"]]
+        assert vol["emptyDir"] == {"sizeLimit": "20Gi"}, vol
+        assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert spilling == {"t-lambda-trends-recompute", "t-lambda-trends-serving", "t-lambda-trends-ingest"}, spilling
+    # The default: a directory of its own.
+    cfg = tomllib.loads(toml_of(render(MINIMAL)))["recompute"]
+    assert cfg["spill-dir"] == "/var/lib/lambda-trends-spill", cfg
+    # Empty: the system's temporary directory (/tmp, an emptyDir already), no spill volume.
+    docs = render(MINIMAL, sets={"recompute": {"spillDir": ""}})
+    assert "spill-dir" not in tomllib.loads(toml_of(docs))["recompute"]
+    for w in workloads(docs):
+        assert "spill" not in {v["name"] for v in pod_spec(w)["volumes"]}, w["metadata"]["name"]
+    err = render_fails(MINIMAL, sets={"recompute": {"spillDir": "/tmp"}})
+    assert "a path the pods already use" in err, err
+    err = render_fails(MINIMAL, sets={"recompute": {"spillDir": "spill"}})
+    assert "spillDir" in err, err
+
+
+@test
+def memory_pools_fit_their_containers():
+    docs = render(MINIMAL)
+    assert tomllib.loads(toml_of(docs))["recompute"]["memory-limit-mb"] == 1024
+    # The CronJob uses the file's pool; serving and ingest get their own through the environment.
+    cj = pod_spec(named(docs, "CronJob", "t-lambda-trends-recompute"))["containers"][0]
+    assert "LT__RECOMPUTE__MEMORY_LIMIT_MB" not in env_of(cj)
+    assert cj["resources"]["limits"]["memory"] == "4Gi"
+    pools = {n: env_of(pod_spec(named(docs, "Deployment", n))["containers"][0])["LT__RECOMPUTE__MEMORY_LIMIT_MB"]["value"]
+             for n in ("t-lambda-trends-serving", "t-lambda-trends-ingest")}
+    assert pools == {"t-lambda-trends-serving": "128", "t-lambda-trends-ingest": "256"}, pools
+    docs = render(MINIMAL, sets={"recompute": {"memoryLimitMb": 3072}})
+    assert tomllib.loads(toml_of(docs))["recompute"]["memory-limit-mb"] == 3072
+    # More than 3/4 of the container's limit, in any unit, fails; so does an unbounded pool.
+    for limit, pool in (("4Gi", 3073), ("4096Mi", 3073), ("4294967296", 3073), ("8G", 5722), ("1.5Gi", 1153)):
+        err = render_fails(MINIMAL, sets={"recompute": {"memoryLimitMb": pool, "resources": {"limits": {"memory": limit}}}})
+        assert "is more than 3/4 of recompute.resources.limits.memory" in err, (limit, err)
+        render(MINIMAL, sets={"recompute": {"memoryLimitMb": pool - 1, "resources": {"limits": {"memory": limit}}}})
+    err = render_fails(MINIMAL, sets={"recompute": {"memoryLimitMb": 0}})
+    assert "unbounded DataFusion pool" in err, err
+    err = render_fails(MINIMAL, sets={"recompute": {"resources": {"limits": {"memory": "4gb"}}}})
+    assert "not a memory quantity" in err, err
+    # Without a memory limit there is nothing to check against.
+    render(MINIMAL, sets={"recompute": {"memoryLimitMb": 0, "resources": {"requests": {"cpu": "1"}, "limits": None}}})
+    err = render_fails(MINIMAL, sets={"serving": {"recomputeMemoryLimitMb": 512}})
+    assert "serving.recomputeMemoryLimitMb (512 MiB) is more than 3/4 of serving.resources.limits.memory" in err, err
+    err = render_fails(MINIMAL, sets={"ingest": {"compactMemoryLimitMb": 1024}})
+    assert "ingest.compactMemoryLimitMb" in err, err
+
+
+@test
+def compact_and_late_posts_follow_the_values():
+    cfg = tomllib.loads(toml_of(render(MINIMAL)))
+    assert cfg["compact"] == {"min-files": 8, "target-file-mb": 128, "retire-after-secs": 3600,
+                              "every-minutes": 10}, cfg["compact"]
+    assert cfg["speed"]["late-after-secs"] == 300
+    cfg = tomllib.loads(toml_of(render(MINIMAL, sets={
+        "compact": {"minFiles": 4, "targetFileMb": 256, "retireAfterSecs": 7200, "everyMinutes": 0},
+        "speed": {"lateAfterSecs": 90}})))
+    assert cfg["compact"] == {"min-files": 4, "target-file-mb": 256, "retire-after-secs": 7200,
+                              "every-minutes": 0}, cfg["compact"]
+    assert cfg["speed"]["late-after-secs"] == 90
+    # Compaction must keep replaced files at least as long as a recompute may run.
+    err = render_fails(MINIMAL, sets={"compact": {"retireAfterSecs": 600}})
+    assert "compact.retireAfterSecs (600) is less than recompute.activeDeadlineSeconds (3600)" in err, err
+    render(MINIMAL, sets={"compact": {"retireAfterSecs": 600, "everyMinutes": 0}})
+    render(MINIMAL, sets={"compact": {"retireAfterSecs": 600}, "recompute": {"activeDeadlineSeconds": 600}})
+    err = render_fails(MINIMAL, sets={"compact": {"minFile": 3}})
+    assert "minFile" in err and "not allowed" in err, err
+
+
 @test
 def master_on_a_pvc_is_shared_and_written_only_by_ingest():
     docs = render(MINIMAL)
@@ -584,6 +766,19 @@ def binary_accepts(toml_text: str, env: dict[str, str]) -> tuple[bool, str, str]
         return out.returncode == 0, out.stdout, out.stderr
 
 
+def binary_accepts_views(views_text: str) -> tuple[bool, str, str]:
+    """Runs `lambda-trends views list --views <file>` on throwaway embedded backends, which
+    parses and checks every view: (accepted, stdout, stderr)."""
+    with tempfile.TemporaryDirectory() as d:
+        f = pathlib.Path(d) / "views.toml"
+        f.write_text(views_text)
+        clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": d}
+        out = subprocess.run([BINARY, "--data-dir", str(pathlib.Path(d) / "data"), "views", "list",
+                              "--views", str(f)], capture_output=True, text=True, cwd=d, env=clean,
+                             timeout=60)
+        return out.returncode == 0, out.stdout, out.stderr
+
+
 def pod_config_env(container: dict) -> dict[str, str]:
     """The LT__ variables a container gets (secret ones with a placeholder value)."""
     env = {}
@@ -598,6 +793,7 @@ def binary_accepts_every_rendered_config():
     if not BINARY:
         print("      (skipped: no lambda-trends binary; build it with cargo build, or run scripts/test.sh first)")
         return
+    checked_views = 0
     for values in [MINIMAL, *EXAMPLES, ROOT / "k8s" / "reference-values.yaml"]:
         docs = render(values)
         cm = [c for c in kinds(docs, "ConfigMap") if "lambda-trends.toml" in c.get("data", {})][0]
@@ -606,16 +802,27 @@ def binary_accepts_every_rendered_config():
         assert ok, f"{values.name}: lambda-trends config show rejected the rendered file:\n{err}"
         shown = tomllib.loads(out)
         rendered = tomllib.loads(text)
-        for section in ("backends", "speed", "serving"):
+        for section in ("backends", "speed", "serving", "recompute", "compact"):
             for key, value in rendered[section].items():
                 assert shown[section][key] == value, (values.name, section, key, shown[section][key], value)
         # Each pod's environment on top of the file.
         for w in workloads(docs):
             c = pod_spec(w)["containers"][0]
             env = pod_config_env(c)
-            ok, _, err = binary_accepts(text, env)
+            ok, out, err = binary_accepts(text, env)
             assert ok, (f"{values.name}: {w['metadata']['name']}'s environment {sorted(env)} "
                         f"is rejected by the binary:\n{err}")
+            if "LT__RECOMPUTE__MEMORY_LIMIT_MB" in env:
+                pool = tomllib.loads(out)["recompute"]["memory-limit-mb"]
+                assert pool == int(env["LT__RECOMPUTE__MEMORY_LIMIT_MB"]), (values.name, w["metadata"]["name"], pool)
+        # The views file, when the chart renders one, is one the binary accepts.
+        if "views.toml" in cm["data"]:
+            checked_views += 1
+            ok, out, err = binary_accepts_views(cm["data"]["views.toml"])
+            assert ok, f"{values.name}: lambda-trends views list rejected views.definitions:\n{err}"
+            for view in tomllib.loads(cm["data"]["views.toml"]).get("view", []):
+                assert view["name"] in out, (values.name, view["name"], out)
+    assert checked_views, "no example renders a views file: nothing checked it against the binary"
 
 
 def main() -> int:

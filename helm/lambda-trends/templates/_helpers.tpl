@@ -87,6 +87,58 @@ lambda-trends/source: {{ . }}
 {{- define "lambda-trends.kafkaTlsDir" -}}/etc/lambda-trends/tls/kafka{{- end }}
 {{- define "lambda-trends.cassandraTlsDir" -}}/etc/lambda-trends/tls/cassandra{{- end }}
 {{- define "lambda-trends.cursorDir" -}}/var/lib/lambda-trends-cursor{{- end }}
+{{- /* The views file: a directory mount (not subPath), so that it follows its ConfigMap. */ -}}
+{{- define "lambda-trends.viewsDir" -}}/etc/lambda-trends/views{{- end }}
+{{- define "lambda-trends.viewsFile" -}}/etc/lambda-trends/views/views.toml{{- end }}
+
+{{/* "true" when views are defined (views.definitions or views.existingConfigMap), else "". */}}
+{{- define "lambda-trends.viewsEnabled" -}}
+{{- if or .Values.views.definitions .Values.views.existingConfigMap }}true{{ end -}}
+{{- end }}
+
+{{/*
+A Kubernetes memory quantity (4Gi, 4096Mi, 4G, 4294967296, 1.5Gi) in whole MiB, rounded down.
+Fails on anything else, naming the value: call with (dict "q" $quantity "what" "recompute.resources.limits.memory").
+*/}}
+{{- define "lambda-trends.memoryMiB" -}}
+{{- $q := .q -}}
+{{- $bytes := 0.0 -}}
+{{- if or (kindIs "float64" $q) (kindIs "int" $q) (kindIs "int64" $q) -}}
+{{- $bytes = float64 $q -}}
+{{- else -}}
+{{- $s := toString $q -}}
+{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" $s -}}
+{{- $suffix := trimPrefix $num $s -}}
+{{- $units := dict "" 1.0 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 -}}
+{{- if or (not $num) (not (hasKey $units $suffix)) -}}
+{{- fail (printf "%s: %q is not a memory quantity this chart understands (e.g. 4Gi, 4096Mi, 4G)" .what $s) -}}
+{{- end -}}
+{{- $bytes = mulf (float64 $num) (index $units $suffix) -}}
+{{- end -}}
+{{- floor (divf $bytes 1048576.0) | int64 -}}
+{{- end }}
+
+{{/*
+Fails when a DataFusion memory pool does not fit its container: 0 (unbounded) while the container
+has a memory limit, or more than 3/4 of that limit. The pool covers DataFusion's aggregations and
+sorts only; Parquet reads, batches in flight and the view writes need room besides it, and a
+container past its limit is OOM-killed instead of spilling. Call with
+(dict "pool" 1024 "poolKey" "recompute.memoryLimitMb" "resources" $res "resourcesKey" "recompute.resources").
+*/}}
+{{- define "lambda-trends.checkMemoryPool" -}}
+{{- $limits := default dict .resources.limits -}}
+{{- if hasKey $limits "memory" -}}
+{{- $what := printf "%s.limits.memory" .resourcesKey -}}
+{{- $limit := include "lambda-trends.memoryMiB" (dict "q" $limits.memory "what" $what) | int64 -}}
+{{- $pool := int64 .pool -}}
+{{- if eq $pool 0 -}}
+{{- fail (printf "%s is 0 (an unbounded DataFusion pool) but %s is %v: the pod would be OOM-killed instead of spilling. Set %s to about half the limit (%d)" .poolKey $what $limits.memory .poolKey (div $limit 2)) -}}
+{{- end -}}
+{{- if gt (mul $pool 4) (mul $limit 3) -}}
+{{- fail (printf "%s (%d MiB) is more than 3/4 of %s (%v = %d MiB): the pool covers DataFusion's aggregations only, and the rest of the process needs room too; past the container limit the pod is OOM-killed instead of spilling. Lower %s (about half the limit: %d) or raise the limit" .poolKey $pool $what $limits.memory $limit .poolKey (div $limit 2)) -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
 
 {{/* The name of the Secret the chart creates from inline values. */}}
 {{- define "lambda-trends.secretName" -}}
@@ -237,8 +289,11 @@ the chart-created Secret to read instead of the default).
 
 {{/*
 Volume mounts of every lambda-trends container. Call with (dict "root" $ "masterReadOnly" bool
-"masterScratch" bool); masterScratch mounts an emptyDir where the master PVC would be (the
-migration hook runs before the chart's own claim exists and never touches the dataset).
+"masterScratch" bool "views" bool "spill" bool); masterScratch mounts an emptyDir where the
+master PVC would be (the migration hook runs before the chart's own claim exists and never
+touches the dataset); views mounts the views file (when views are defined) and spill the
+DataFusion spill directory (when recompute.spillDir is set), for the pods that recompute or
+compact.
 */}}
 {{- define "lambda-trends.volumeMounts" -}}
 {{- $v := .root.Values -}}
@@ -250,6 +305,15 @@ migration hook runs before the chart's own claim exists and never touches the da
   mountPath: /tmp
 - name: data
   mountPath: {{ include "lambda-trends.dataDir" .root }}
+{{- if and .views (include "lambda-trends.viewsEnabled" .root) }}
+- name: views
+  mountPath: {{ include "lambda-trends.viewsDir" .root }}
+  readOnly: true
+{{- end }}
+{{- if and .spill $v.recompute.spillDir }}
+- name: spill
+  mountPath: {{ $v.recompute.spillDir }}
+{{- end }}
 {{- if eq $v.master.type "pvc" }}
 - name: master
   mountPath: {{ $v.master.pvc.mountPath }}
@@ -285,6 +349,26 @@ migration hook runs before the chart's own claim exists and never touches the da
 - name: data
   emptyDir:
     sizeLimit: {{ $v.scratch.dataSizeLimit }}
+{{- if and .views (include "lambda-trends.viewsEnabled" .root) }}
+- name: views
+  configMap:
+    {{- if $v.views.existingConfigMap }}
+    name: {{ $v.views.existingConfigMap }}
+    items:
+      - key: {{ $v.views.existingConfigMapKey }}
+        path: views.toml
+    {{- else }}
+    name: {{ printf "%s-config" (include "lambda-trends.fullname" .root) }}
+    items:
+      - key: views.toml
+        path: views.toml
+    {{- end }}
+{{- end }}
+{{- if and .spill $v.recompute.spillDir }}
+- name: spill
+  emptyDir:
+    sizeLimit: {{ $v.recompute.spillSizeLimit }}
+{{- end }}
 {{- if eq $v.master.type "pvc" }}
 - name: master
   {{- if .masterScratch }}
@@ -344,9 +428,14 @@ securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
 {{- end }}
 
-{{/* Pod annotations: restart pods when the configuration or the chart's Secret changes. */}}
+{{/*
+Pod annotations: restart pods when the configuration file or the chart's Secret changes. The
+views file is left out on purpose: it is mounted as a directory, follows its ConfigMap without a
+restart, and is read by each recompute when it starts (turning views on or off changes
+views-file in the configuration file, and so restarts the pods).
+*/}}
 {{- define "lambda-trends.podAnnotations" -}}
-checksum/config: {{ include (print $.Template.BasePath "/configmap.yaml") . | sha256sum }}
+checksum/config: {{ include "lambda-trends.configToml" . | sha256sum }}
 checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") . | sha256sum }}
 {{- with .Values.podAnnotations }}
 {{ toYaml . }}
@@ -411,6 +500,8 @@ A long-running component's Deployment. Call with a dict:
   resources       the container resources
   scheduling      the component's values (nodeSelector, tolerations, affinity)
   masterReadOnly  mount the master PVC read-only
+  views           mount the views file (serving: the admin API recomputes)
+  spill           mount the DataFusion spill directory (serving, ingest)
   volumes         extra volumes (YAML list text)
   volumeMounts    extra volume mounts (YAML list text)
   strategy        the Deployment strategy (a dict), optional
@@ -475,12 +566,12 @@ spec:
           securityContext:
             {{- toYaml $root.Values.securityContext | nindent 12 }}
           volumeMounts:
-            {{- include "lambda-trends.volumeMounts" (dict "root" $root "masterReadOnly" .masterReadOnly) | nindent 12 }}
+            {{- include "lambda-trends.volumeMounts" (dict "root" $root "masterReadOnly" .masterReadOnly "views" .views "spill" .spill) | nindent 12 }}
             {{- with .volumeMounts }}
             {{- . | nindent 12 }}
             {{- end }}
       volumes:
-        {{- include "lambda-trends.volumes" (dict "root" $root "masterReadOnly" .masterReadOnly) | nindent 8 }}
+        {{- include "lambda-trends.volumes" (dict "root" $root "masterReadOnly" .masterReadOnly "views" .views "spill" .spill) | nindent 8 }}
         {{- with .volumes }}
         {{- . | nindent 8 }}
         {{- end }}

@@ -89,6 +89,36 @@ message that says what to change. Included once, from configmap.yaml.
 {{- fail "secrets.s3: set both accessKeyId and secretAccessKey, or neither (to use the pod's identity)" -}}
 {{- end -}}
 
+{{- /* Views: one source, and TOML the binary can at least parse (it checks the views themselves). */ -}}
+{{- if and $v.views.definitions $v.views.existingConfigMap -}}
+{{- fail "views.definitions and views.existingConfigMap are both set: give the views file one way only" -}}
+{{- end -}}
+{{- if $v.views.definitions -}}
+{{- $parsed := fromToml $v.views.definitions -}}
+{{- if hasKey $parsed "Error" -}}
+{{- fail (printf "views.definitions is not valid TOML (the views file format is in docs/VIEWS.md): %v" (index $parsed "Error")) -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* DataFusion: a spill directory of its own, and memory pools that fit their containers. */ -}}
+{{- with $v.recompute.spillDir -}}
+{{- $taken := list "/tmp" (include "lambda-trends.dataDir" $) (include "lambda-trends.cursorDir" $) -}}
+{{- if eq $v.master.type "pvc" }}{{ $taken = append $taken $v.master.pvc.mountPath }}{{ end -}}
+{{- if or (has . $taken) (hasPrefix "/etc/lambda-trends" .) (eq . "/") -}}
+{{- fail (printf "recompute.spillDir %q is a path the pods already use: choose a directory of its own, e.g. /var/lib/lambda-trends-spill" .) -}}
+{{- end -}}
+{{- end -}}
+{{- if $v.recompute.enabled -}}
+{{- include "lambda-trends.checkMemoryPool" (dict "pool" $v.recompute.memoryLimitMb "poolKey" "recompute.memoryLimitMb" "resources" $v.recompute.resources "resourcesKey" "recompute.resources") -}}
+{{- end -}}
+{{- include "lambda-trends.checkMemoryPool" (dict "pool" $v.serving.recomputeMemoryLimitMb "poolKey" "serving.recomputeMemoryLimitMb" "resources" $v.serving.resources "resourcesKey" "serving.resources") -}}
+{{- include "lambda-trends.checkMemoryPool" (dict "pool" $v.ingest.compactMemoryLimitMb "poolKey" "ingest.compactMemoryLimitMb" "resources" $v.ingest.resources "resourcesKey" "ingest.resources") -}}
+
+{{- /* Compaction must not delete the files a running recompute reads. */ -}}
+{{- if and $v.recompute.enabled (gt (int64 $v.compact.everyMinutes) 0) (lt (int64 $v.compact.retireAfterSecs) (int64 $v.recompute.activeDeadlineSeconds)) -}}
+{{- fail (printf "compact.retireAfterSecs (%d) is less than recompute.activeDeadlineSeconds (%d): compaction could delete files a recompute is still reading. Raise compact.retireAfterSecs to at least %d (or lower recompute.activeDeadlineSeconds)" (int64 $v.compact.retireAfterSecs) (int64 $v.recompute.activeDeadlineSeconds) (int64 $v.recompute.activeDeadlineSeconds)) -}}
+{{- end -}}
+
 {{- /* No secret in the ConfigMap: librdkafka secrets belong in secrets.*. */ -}}
 {{- range $key, $_ := $v.kafka.properties -}}
 {{- if regexMatch "(?i)(password|secret|sasl\\.jaas|sasl\\.oauthbearer\\.config)" $key -}}
