@@ -1,0 +1,302 @@
+"""Writes benches/RESULTS.md (and benches/plots/*.png) from the JSON the benchmarks left in
+benches/results/, benches/fanout/results.json and benches/spark/results/. Run by
+benches/run-all.sh; `python benches/report.py` alone re-renders from what is there."""
+
+import glob
+import json
+import os
+import platform
+import re
+import subprocess
+from datetime import datetime, timezone
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+B = os.path.join(ROOT, "benches")
+RES = os.path.join(B, "results")
+PLOTS = os.path.join(B, "plots")
+
+# The thesis's Table 5.2 (chapter 5): batch size -> (records/s, batch ms), Spark on EKS.
+THESIS = {
+    "dev (1 executor)": {1000: (3500, 290), 10000: (9800, 1020), 30000: (12400, 2420), 50000: (12300, 4070)},
+    "test (3 executors, 3 Cassandra nodes)": {1000: (4100, 240), 10000: (16500, 610), 30000: (22200, 1350), 50000: (22800, 2200)},
+}
+
+
+def load_lines(path):
+    """JSON objects, one per line, of a bench's stdout; [] if absent."""
+    if not os.path.exists(path):
+        return []
+    out = []
+    for line in open(path):
+        line = line.strip()
+        if line.startswith("{"):
+            out.append(json.loads(line))
+    return out
+
+
+def rss_mib(path):
+    p = path + ".rss"
+    if not os.path.exists(p):
+        return None
+    text = open(p).read().strip().splitlines()
+    try:
+        return round(int(text[-1]) / 1024, 1)
+    except (ValueError, IndexError):
+        return None
+
+
+def machine():
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1048576:.1f} GiB"
+    except OSError:
+        pass
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": mem,
+        "os": platform.platform(),
+        "rustc": rustc,
+        "commit": commit,
+    }
+
+
+def plot(name, draw):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    os.makedirs(PLOTS, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    draw(ax)
+    fig.tight_layout()
+    path = os.path.join(PLOTS, name)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return f"plots/{name}"
+
+
+def speed_section(lines):
+    md = ["## Speed layer: the thesis's Table 5.2", ""]
+    runs = {}
+    for name, label in [("speed-embedded.json", "ours, embedded"), ("speed-real.json", "ours, Kafka + Cassandra + ZooKeeper")]:
+        rows = load_lines(os.path.join(RES, name))
+        if rows:
+            runs[label] = ({r["batch"]: (r["records_per_s"], r["batch_ms_mean"]) for r in rows}, rss_mib(os.path.join(RES, name)), rows[0]["build"])
+    spark = {}
+    for f in sorted(glob.glob(os.path.join(B, "spark", "results", "streaming-*.json"))):
+        if "spread" in f:
+            continue
+        d = json.load(open(f))
+        for run in d.get("runs", []):
+            s = run.get("summary", {})
+            if "max_offsets_per_trigger" in s:
+                spark[s["max_offsets_per_trigger"]] = (s.get("steady_records_per_s"), s.get("steady_batch_ms_median"))
+    if spark:
+        runs["Spark 3.5 Structured Streaming, local[2] (same machine)"] = (spark, None, "release")
+    if not runs:
+        return md + ["Not measured yet: `benches/run-all.sh`.", ""]
+    sizes = [1000, 10000, 30000, 50000]
+    md.append("Records per second and batch duration (ms) per batch size. One batch: read from the log, decode Avro, extract hashtags, aggregate per hashtag and slot, write the counter increments, commit.")
+    md.append("")
+    md.append("| run | " + " | ".join(f"{s:,}" for s in sizes) + " | peak RSS |")
+    md.append("|---|" + "---|" * (len(sizes) + 1))
+    for label, table in THESIS.items():
+        md.append(f"| thesis, {label} | " + " | ".join(f"{table[s][0]:,}/s, {table[s][1]} ms" for s in sizes) + " | |")
+    for label, (table, rss, build) in runs.items():
+        cells = []
+        for s in sizes:
+            if s in table and table[s][0]:
+                cells.append(f"{int(table[s][0]):,}/s, {table[s][1]} ms")
+            else:
+                cells.append("–")
+        md.append(f"| {label} | " + " | ".join(cells) + f" | {rss or ''}{' MiB' if rss else ''} |")
+    best_thesis = max(v[0] for t in THESIS.values() for v in t.values())
+    md.append("")
+    for label, (table, _, _) in runs.items():
+        if table and label.startswith("ours"):
+            best = max(v[0] for v in table.values() if v[0])
+            md.append(f"- {label}: best {int(best):,} records/s, {best / best_thesis:.0f}× the thesis's best ({best_thesis:,}/s on three executors).")
+    if spark and any(label.startswith("ours, embedded") for label in runs):
+        ours = runs["ours, embedded"][0]
+        ratios = [ours[s][0] / spark[s][0] for s in sizes if s in ours and s in spark and spark[s][0]]
+        if ratios:
+            md.append(f"- Against Spark Structured Streaming on this machine: {min(ratios):.0f}× to {max(ratios):.0f}× the records/s.")
+    md.append("")
+
+    def draw(ax):
+        for label, table in THESIS.items():
+            ax.plot(sizes, [table[s][0] for s in sizes], "--o", label=f"thesis {label.split(' ')[0]}")
+        for label, (table, _, _) in runs.items():
+            xs = [s for s in sizes if s in table and table[s][0]]
+            ax.plot(xs, [table[s][0] for s in xs], "-o", label=label)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size (records)")
+        ax.set_ylabel("records / second")
+        ax.set_title("Speed layer throughput against batch size")
+        ax.legend(fontsize=7)
+        ax.grid(True, which="both", alpha=0.3)
+
+    p = plot("speed_throughput.png", draw)
+    if p:
+        md += [f"![throughput against batch size]({p})", ""]
+    return md
+
+
+def recompute_section():
+    md = ["## Batch recompute", ""]
+    rows = []
+    for f in sorted(glob.glob(os.path.join(RES, "recompute-*.json"))):
+        for r in load_lines(f):
+            rows.append((r, rss_mib(f)))
+    spark = {}
+    for f in sorted(glob.glob(os.path.join(B, "spark", "results", "batch-*.json"))):
+        if "spread" in f:
+            continue
+        d = json.load(open(f))
+        s = d.get("spark", {})
+        spark[d["posts"]] = (s.get("warm_median_s"), s.get("best_s"), d.get("equal_to_ours"))
+    if not rows and not spark:
+        return md + ["Not measured yet: `benches/run-all.sh`.", ""]
+    md.append("DataFusion computing the views from every post of a synthetic master dataset (one day, Parquet, zstd), then writing the batch table; aim: 10M posts in 3 s or less on 2 cores.")
+    md.append("")
+    md.append("| posts | views | Parquet | scan + aggregate | with writing the view | posts/s | peak RSS |")
+    md.append("|---|---|---|---|---|---|---|")
+    for r, rss in sorted(rows, key=lambda x: x[0]["posts"]):
+        md.append(
+            f"| {r['posts']:,} | {len(r['views'])} | {r['files']} files, {r['parquet_mib']} MiB | {r['scan_aggregate_s']} s | {r['recompute_s']} s | {int(r['posts_per_s']):,} | {rss or '?'} MiB |"
+        )
+    if spark:
+        md.append("")
+        md.append("Apache Spark 3.5 (`local[2]`, PySpark) computing the same view on the same kind of dataset, results checked equal to ours:")
+        md.append("")
+        md.append("| posts | Spark warm median | Spark best | equal to ours |")
+        md.append("|---|---|---|---|")
+        for n, (med, best, eq) in sorted(spark.items()):
+            md.append(f"| {n:,} | {med} s | {best} s | {eq} |")
+    md.append("")
+    return md
+
+
+def serving_section():
+    md = ["## Serving under load", ""]
+    rows = load_lines(os.path.join(RES, "serving.json"))
+    if not rows:
+        return md + ["Not measured yet: `benches/run-all.sh`.", ""]
+    r = rows[-1]
+    md.append(f"{r['connections']} keep-alive connections, {r['seconds']} s per endpoint, client and servers in one process on {r['cores']} cores ({r['build']} build). Aim: the one-day series at no less than half the requests/s of hello-world, with p99 < 10 ms.")
+    md.append("")
+    md.append("| endpoint | requests/s | p50 | p99 | max | errors | / hello-world |")
+    md.append("|---|---|---|---|---|---|---|")
+    for key, label in [("hello", "hello-world axum route"), ("series_288", "one-day series (288 slots)"), ("trending", "trending (15 min, top 10)")]:
+        v = r[key]
+        ratio = "1" if key == "hello" else f"{v['rps'] / max(r['hello']['rps'], 1):.2f}"
+        md.append(f"| {label} | {int(v['rps']):,} | {v['p50_ms']} ms | {v['p99_ms']} ms | {v['max_ms']} ms | {v['errors']} | {ratio} |")
+    md.append("")
+    return md
+
+
+def fanout_section():
+    md = ["## socket.io fan-out", ""]
+    path = os.path.join(B, "fanout", "results.json")
+    if not os.path.exists(path):
+        return md + ["Not measured yet: `benches/run-all.sh`.", ""]
+    d = json.load(open(path))
+    md.append(f"One harness (socket.io-client 4, websocket), `trending` broadcast every {d.get('push_interval_ms')} ms, {d.get('items')} items; ours = `{d['lambda_trends']['profile']}` build. Delay = receive time − the payload's `as_of`. Clients and servers share the machine's cores. Aim: our p99 and RSS at most half of Node's.")
+    md.append("")
+    md.append("| clients | server | connected | lost | p50 | p99 | max | server RSS |")
+    md.append("|---|---|---|---|---|---|---|---|")
+    by_n = {}
+    for run in d["runs"]:
+        by_n.setdefault(run["clients"], {})[run["label"]] = run
+        md.append(
+            f"| {run['clients']:,} | {run['label']} | {run['connected']:,} | {run['lost']} | {run['delay_ms']['p50']} ms | {run['delay_ms']['p99']} ms | {run['delay_ms']['max']} ms | {run['server']['vm_hwm_mib']} MiB |"
+        )
+    md.append("")
+    for n, runs in sorted(by_n.items()):
+        if "ours" in runs and "node" in runs:
+            o, nd = runs["ours"], runs["node"]
+            md.append(
+                f"- {n:,} clients: ours/Node p99 {o['delay_ms']['p99'] / max(nd['delay_ms']['p99'], 0.001):.2f}, RSS {o['server']['vm_hwm_mib'] / max(nd['server']['vm_hwm_mib'], 0.001):.2f}."
+            )
+    md.append("")
+
+    def draw(ax):
+        for n, runs in sorted(by_n.items()):
+            for label, run in runs.items():
+                ax.bar(f"{n // 1000}k {label}", run["delay_ms"]["p99"], color="tab:blue" if label == "ours" else "tab:orange")
+        ax.set_ylabel("p99 delay (ms)")
+        ax.set_title("socket.io broadcast delay p99")
+
+    p = plot("fanout_p99.png", draw)
+    if p:
+        md += [f"![fan-out delay p99]({p})", ""]
+    return md
+
+
+def micro_section():
+    md = ["## Micro-benchmarks (criterion)", ""]
+    path = os.path.join(RES, "micro.txt")
+    if not os.path.exists(path):
+        return md + ["Not measured yet: `benches/run-all.sh`.", ""]
+    text = open(path).read()
+    rows = []
+    name = None
+    for line in text.splitlines():
+        m = re.match(r"^(\S+/\S+)\s*(time:.*)?$", line.strip())
+        if m and "/" in m.group(1) and not line.startswith(" "):
+            name = m.group(1)
+        t = re.search(r"time:\s+\[\S+ \S+ (\S+ \S+) \S+ \S+\]", line)
+        if t and name:
+            rows.append([name, t.group(1), ""])
+        th = re.search(r"thrpt:\s+\[\S+ \S+ (\S+ \S+) \S+ \S+\]", line)
+        if th and rows:
+            rows[-1][2] = th.group(1)
+    md.append("| benchmark | time (median estimate) | throughput |")
+    md.append("|---|---|---|")
+    for r in rows:
+        md.append(f"| {r[0]} | {r[1]} | {r[2]} |")
+    md.append("")
+    return md
+
+
+def main():
+    m = machine()
+    md = [
+        "# Benchmark results",
+        "",
+        "Regenerate with `benches/run-all.sh` (add `--with-spark` for the Spark side). Every figure below comes from the JSON in `benches/results/`, `benches/fanout/results.json` and `benches/spark/results/`.",
+        "",
+        f"- Date: {m['date']}; commit {m['commit']}",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}; {m['os']}",
+        f"- {m['rustc']}; release build unless a table says otherwise",
+        "- One machine holds everything (servers, load generators, Spark), so the figures are floors.",
+        "",
+    ]
+    md += speed_section(None)
+    md += recompute_section()
+    md += serving_section()
+    md += fanout_section()
+    md += micro_section()
+    open(os.path.join(B, "RESULTS.md"), "w").write("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
