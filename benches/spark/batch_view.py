@@ -107,6 +107,7 @@ def main():
         "rows_out": rows_out,
         "hashtag_post_pairs": int(posts_counted),
         "session_startup_s": round(startup_s, 3),
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
         "runs_s": runs,
         "first_s": runs[0] if runs else None,
         "warm_median_s": statistics.median(runs[1:]) if len(runs) > 1 else None,

@@ -177,6 +177,7 @@ def main():
         "shuffle_partitions": spark.conf.get("spark.sql.shuffle.partitions"),
         "topic": args.topic,
         "session_startup_s": round(startup_s, 3),
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
         "summary": summary,
         "per_batch": batches,
     }
