@@ -213,6 +213,25 @@ def serving_section():
     return md
 
 
+def freshness_section():
+    md = ["## Freshness", ""]
+    rows = load_lines(os.path.join(RES, "freshness.json"))
+    if not rows:
+        return md + ["Not measured yet: `benches/run-all.sh`.", ""]
+    r = rows[-1]
+    md.append(
+        f"A post appended to the log until its count shows in `/api/v1/hashtags/{{tag}}/series`, {r['probes']} probes at {int(r['rate']):,} posts/s of synthetic load, "
+        f"speed-layer commit boundary every {r['flush_ms']} ms, embedded backends, {r['build']} build. Aim: p99 < 500 ms."
+    )
+    md.append("")
+    md.append("| p50 | p95 | p99 | max | peak RSS |")
+    md.append("|---|---|---|---|---|")
+    rss = rss_mib(os.path.join(RES, "freshness.json"))
+    md.append(f"| {r['p50_ms']} ms | {r['p95_ms']} ms | {r['p99_ms']} ms | {r['max_ms']} ms | {rss or '?'} MiB |")
+    md.append("")
+    return md
+
+
 def fanout_section():
     md = ["## socket.io fan-out", ""]
     path = os.path.join(B, "fanout", "results.json")
@@ -292,6 +311,7 @@ def main():
     ]
     md += speed_section(None)
     md += recompute_section()
+    md += freshness_section()
     md += serving_section()
     md += fanout_section()
     md += micro_section()

@@ -40,7 +40,7 @@ if [ "$report_only" = 0 ]; then
   }
   step "Building (release)"
   cargo build --release --bin lambda-trends
-  cargo bench --no-run --bench recompute --bench serving_load --bench speed_batches --bench micro
+  cargo bench --no-run --bench recompute --bench serving_load --bench speed_batches --bench freshness --bench micro
 
   step "Micro-benchmarks (criterion)"
   cargo bench --bench micro -- --noplot >"$out/micro.txt" 2>&1 || { tail -20 "$out/micro.txt"; exit 1; }
@@ -60,6 +60,9 @@ if [ "$report_only" = 0 ]; then
       measured "$out/speed-real.json" cargo bench --bench speed_batches -- --real
     fi
   fi
+
+  step "Freshness at 6,000 posts/s"
+  measured "$out/freshness.json" cargo bench --bench freshness
 
   step "Serving load"
   measured "$out/serving.json" cargo bench --bench serving_load

@@ -34,11 +34,12 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test (unit, property, conformance, end-to-end)"
 cargo test --workspace
 
-step "Benchmark smoke: every criterion benchmark once, the recompute bench on 20,000 posts, serving load for 1 s, speed-layer batches"
+step "Benchmark smoke: every criterion benchmark once, the recompute bench on 20,000 posts, serving load for 1 s, speed-layer batches, freshness"
 cargo test --bench micro
 cargo test --bench recompute
 cargo test --bench serving_load
 cargo test --bench speed_batches
+cargo test --bench freshness
 
 step "Helm chart and Kubernetes manifests (scripts/test-helm.sh)"
 scripts/test-helm.sh

@@ -554,6 +554,9 @@ async fn periodic_recompute(
             Err(e) if shutdown.is_cancelled() => {
                 tracing::info!(error = %e, "Recompute stopped by shutdown.")
             }
+            Err(batch_layer::BatchError::Backend(ports::PortError::Conflict(why))) => {
+                tracing::warn!(%why, "Periodic recompute skipped: another recompute or a shadow pair is in the way.")
+            }
             Err(e) => {
                 tracing::error!(error = %e, "Periodic recompute failed; the active pair is unchanged.")
             }
