@@ -58,7 +58,7 @@ trap cleanup EXIT
 
 answers() { # host:port
   local host="${1%:*}" port="${1##*:}"
-  (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
+  timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$port" 2>/dev/null
 }
 
 mkdir -p "$BENCH_HOME" "$RESULTS"
