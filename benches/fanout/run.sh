@@ -95,8 +95,14 @@ fi
 
 # --- process bookkeeping ------------------------------------------------------------------------
 server_pid=""
+feeder_pid=""
 tmp="$(mktemp -d -t fanout.XXXXXX)"
 stop_server() {
+  if [ -n "$feeder_pid" ] && kill -0 "$feeder_pid" 2>/dev/null; then
+    kill "$feeder_pid" 2>/dev/null || true
+    wait "$feeder_pid" 2>/dev/null || true
+  fi
+  feeder_pid=""
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
     kill "$server_pid" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
@@ -122,10 +128,25 @@ start_ours() { # port -> sets server_pid
   local extra=()
   [ -n "$rate" ] && extra+=(--rate "$rate")
   # From the temp dir, so that no lambda-trends.toml of the caller's directory is picked up.
+  # The pipeline (collector, speed layer, ingest) runs in a feeder process of its own (`up` on
+  # another port, no clients), and the measured server is `serve` alone on the same data, as
+  # operators deploy it: its RSS and CPU are serving's, not the pipeline's.
+  local feeder_port
+  feeder_port="$(free_port)"
+  (
+    cd "$dir"
+    exec "$bin" up --listen "127.0.0.1:$feeder_port" --data-dir "$dir/data" --recompute-every 0 "${extra[@]}"
+  ) >"$dir/feeder.log" 2>&1 &
+  feeder_pid=$!
+  for _ in $(seq 120); do
+    curl -sf "http://127.0.0.1:$feeder_port/readyz" >/dev/null 2>&1 && break
+    kill -0 "$feeder_pid" 2>/dev/null || { log "the feeder exited; its log:"; tail -20 "$dir/feeder.log" >&2; return 1; }
+    sleep 0.5
+  done
   (
     cd "$dir"
     export LT__SERVING__PUSH_INTERVAL_MS="$interval_ms" LT__SERVING__TRENDING_LIMIT="$items"
-    exec "$bin" up --listen "127.0.0.1:$port" --data-dir "$dir/data" --recompute-every 0 "${extra[@]}"
+    exec "$bin" serve --listen "127.0.0.1:$port" --data-dir "$dir/data"
   ) >"$dir/server.log" 2>&1 &
   server_pid=$!
   # Ready, and the trending list full (the synthetic source needs a few seconds for 20 hashtags).
