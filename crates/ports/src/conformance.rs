@@ -321,6 +321,80 @@ pub async fn view_store(views: Arc<dyn ViewStore>) {
         vec![cell("rust", 10, 1)],
         "a truncated counter table counts from zero"
     );
+
+    // Keys are data, never statement text: view keys carry dimension values that come from
+    // posts (a `lang` or `source` field), so quotes, semicolons, comment markers, the key
+    // separator and non-ASCII must round-trip exactly and touch nothing else.
+    let hostile = [
+        "by_lang\u{1f}en'); DROP TABLE batch_view_a; --\u{1f}rust",
+        "by_source\u{1f}\" OR 1=1 --\u{1f}go",
+        "x'||'y",
+        "東京\u{1f}ü\u{1f}%_\\",
+    ];
+    let (s1, b) = (SpeedTable::One, BatchTable::B);
+    for (i, key) in hostile.iter().enumerate() {
+        views
+            .add_increments(s1, &[cell(key, 20, i as i64 + 1)])
+            .await
+            .unwrap();
+        views
+            .write_batch_rows(b, &[cell(key, 21, 10 + i as i64)])
+            .await
+            .unwrap();
+    }
+    for (i, key) in hostile.iter().enumerate() {
+        let all = SlotStart(100 * model::SLOT_MILLIS);
+        assert_eq!(
+            views
+                .read_series(ViewTable::Speed(s1), key, SlotStart(0), all)
+                .await
+                .unwrap(),
+            vec![cell(key, 20, i as i64 + 1)],
+            "{key:?} round-trips in a counter table"
+        );
+        assert_eq!(
+            views
+                .read_series(ViewTable::Batch(b), key, SlotStart(0), all)
+                .await
+                .unwrap(),
+            vec![cell(key, 21, 10 + i as i64)],
+            "{key:?} round-trips in a batch table"
+        );
+    }
+    let mut totals = views
+        .hashtag_totals(
+            ViewTable::Batch(b),
+            SlotStart(21 * model::SLOT_MILLIS),
+            SlotStart(21 * model::SLOT_MILLIS),
+        )
+        .await
+        .unwrap();
+    totals.sort();
+    let mut want: Vec<_> = hostile
+        .iter()
+        .enumerate()
+        .map(|(i, key)| crate::HashtagCount {
+            hashtag: key.to_string(),
+            count: 10 + i as i64,
+        })
+        .collect();
+    want.sort();
+    assert_eq!(totals, want, "totals list the keys as written");
+    assert_eq!(
+        views
+            .read_series(
+                ViewTable::Batch(BatchTable::A),
+                "rust",
+                SlotStart(0),
+                SlotStart(100 * model::SLOT_MILLIS)
+            )
+            .await
+            .unwrap(),
+        vec![cell("rust", 9, 4)],
+        "batch_view_a is untouched"
+    );
+    views.truncate(ViewTable::Speed(s1)).await.unwrap();
+    views.truncate(ViewTable::Batch(b)).await.unwrap();
 }
 
 /// [`Coordinator`]: create, compare-and-set, conflicts, watches, sequential children; and the
