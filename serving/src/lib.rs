@@ -51,6 +51,10 @@ pub struct ServingConfig {
     /// The bearer token of the admin endpoints ([`admin`]); empty: the admin API is off. Set
     /// it from a secret: `LT__SERVING__ADMIN_TOKEN`.
     pub admin_token: Secret,
+    /// Origins whose pages may call the API from a browser (CORS), e.g.
+    /// `["https://grafana.example.com"]`; `["*"]`: any origin. Empty (the default): none but
+    /// the dashboard's own.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ServingConfig {
@@ -65,6 +69,7 @@ impl Default for ServingConfig {
             trends_ttl_ms: 1000,
             speed_group: "speed".into(),
             admin_token: Secret::default(),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -149,9 +154,45 @@ pub async fn app(
         admin: admin::AdminState::new(actions, shutdown.clone()),
         trends: trends::TrendsCache::new(std::time::Duration::from_millis(cfg_ttl)),
     });
+    let cors = cors_layer(&state.cfg.cors_origins)?;
     let (layer, io) = live::socket_layer(state.clone());
     tokio::spawn(live::push_loop(state.clone(), io, shutdown));
-    Ok(api::router(state).layer(layer))
+    let router = api::router(state).layer(layer);
+    Ok(match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    })
+}
+
+/// The CORS layer for `origins` (none when empty): GET from those origins, and the admin
+/// endpoints' POST with an `Authorization` header.
+fn cors_layer(origins: &[String]) -> Result<Option<tower_http::cors::CorsLayer>, ports::PortError> {
+    use axum::http::{HeaderValue, Method, header};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let values = origins
+            .iter()
+            .map(|o| {
+                HeaderValue::from_str(o.trim_end_matches('/')).map_err(|_| {
+                    ports::PortError::Invalid(format!(
+                        "serving.cors-origins: `{o}` is not a valid origin"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        AllowOrigin::list(values)
+    };
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
+    ))
 }
 
 /// Serves until `shutdown`.

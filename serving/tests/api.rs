@@ -482,3 +482,65 @@ async fn a_system_without_an_hour_of_history_has_no_burst_scores() {
     assert!(items.iter().all(|i| i["burst"].is_null()), "{body}");
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn cors_answers_only_the_configured_origins() {
+    let cfg = ServingConfig {
+        cors_origins: vec!["https://grafana.example.com".into()],
+        ..ServingConfig::default()
+    };
+    let (_dir, _b, base, shutdown) = start_with(cfg, AdminActions::default()).await;
+    let client = reqwest::Client::new();
+    let allowed = |origin: &'static str| {
+        let client = client.clone();
+        let url = format!("{base}/api/v1/trending");
+        async move {
+            let r = client
+                .get(url)
+                .header("Origin", origin)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap().to_string())
+        }
+    };
+    assert_eq!(
+        allowed("https://grafana.example.com").await.as_deref(),
+        Some("https://grafana.example.com")
+    );
+    assert_eq!(allowed("https://evil.example.net").await, None);
+    // A preflight for the admin API from the allowed origin.
+    let r = client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{base}/api/v1/admin/recompute"),
+        )
+        .header("Origin", "https://grafana.example.com")
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let allow_headers = r
+        .headers()
+        .get("access-control-allow-headers")
+        .map(|v| v.to_str().unwrap().to_lowercase())
+        .unwrap_or_default();
+    assert!(allow_headers.contains("authorization"), "{allow_headers}");
+    shutdown.cancel();
+
+    // Without configured origins, no CORS headers at all (the dashboard is same-origin).
+    let (_dir, _b, base, shutdown) = start().await;
+    let r = client
+        .get(format!("{base}/api/v1/trending"))
+        .header("Origin", "https://grafana.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    shutdown.cancel();
+}
