@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Starts `lambda-trends up` (embedded backends, synthetic posts) on a fresh data directory and a
-# free port, waits until it serves trending hashtags, then runs against it
+# free port, and a second serving replica (`lambda-trends serve`, same data directory, another free
+# port), waits until both serve trending hashtags, then runs against them
 #   - the dashboard's browser test (npm run test:browser: playwright-core + /usr/bin/chromium),
 #   - the socket.io fan-out test (npm run test:fanout: hundreds of socket.io clients),
-# and stops it.
+#   - the replicas test (npm run test:replicas: two replicas, no sticky sessions),
+# and stops them.
 #
 # Env: LT_BIN      the lambda-trends binary (default: cargo build, then $CARGO_TARGET_DIR/debug/lambda-trends)
 #      LT_ARTIFACTS where screenshots and the server log are kept (default $LT_ROOT/.dev/artifacts)
 #      CHROMIUM_PATH (default /usr/bin/chromium; scripts/install-browser.sh installs it)
-# The tests get LT_URL, LT_BIN, LT_DATA_DIR (for `recompute` while the page is open) and LT_ARTIFACTS.
+# The tests get LT_URL (the `up`), LT_URL_2 (the second replica), LT_BIN, LT_DATA_DIR (for
+# `recompute` while the page is open) and LT_ARTIFACTS.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$LT_ROOT"
@@ -25,7 +28,7 @@ scripts/build-dashboard.sh # the server serves dashboard-web/dist
 
 LT_ARTIFACTS="${LT_ARTIFACTS:-$LT_ROOT/.dev/artifacts}"
 mkdir -p "$LT_ARTIFACTS"
-rm -f "$LT_ARTIFACTS"/dashboard.png "$LT_ARTIFACTS"/dashboard-narrow.png "$LT_ARTIFACTS"/up.log
+rm -f "$LT_ARTIFACTS"/dashboard.png "$LT_ARTIFACTS"/dashboard-narrow.png "$LT_ARTIFACTS"/up.log "$LT_ARTIFACTS"/serve.log
 
 # Hundreds of sockets in the fan-out test: raise the soft open-file limit as far as allowed.
 hard="$(ulimit -Hn)"
@@ -34,15 +37,22 @@ echo "browser-test: open-file limit $(ulimit -n)"
 
 work="$(mktemp -d)"
 LT_DATA_DIR="$work/data"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port="$(free_port)"
 url="http://127.0.0.1:$port"
 # No periodic recompute: the test flips the pair itself, at a known moment.
 LT__RECOMPUTE__EVERY_MINUTES=0 "$LT_BIN" --data-dir "$LT_DATA_DIR" up --listen "127.0.0.1:$port" >"$work/up.log" 2>&1 &
 pid=$!
+pid2=""
 cleanup() {
+  if [ -n "$pid2" ]; then
+    kill "$pid2" 2>/dev/null || true
+    wait "$pid2" 2>/dev/null || true
+  fi
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   cp "$work/up.log" "$LT_ARTIFACTS/up.log" 2>/dev/null || true
+  cp "$work/serve.log" "$LT_ARTIFACTS/serve.log" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -54,7 +64,22 @@ done
 curl -fsS "$url/api/v1/trending" | grep -q '"count"' || { echo "no trending hashtags after 60 s:"; tail -50 "$work/up.log"; exit 1; }
 echo "browser-test: lambda-trends up at $url ($((SECONDS - t0)) s)"
 
-export LT_URL="$url/" LT_BIN LT_DATA_DIR LT_ARTIFACTS CHROMIUM_PATH="$chromium"
+# A second serving replica on the same data directory (the embedded backends allow several
+# processes; it sees the `up`'s writes and flips by polling the store).
+port2="$(free_port)"
+while [ "$port2" = "$port" ]; do port2="$(free_port)"; done
+url2="http://127.0.0.1:$port2"
+"$LT_BIN" --data-dir "$LT_DATA_DIR" serve --listen "127.0.0.1:$port2" >"$work/serve.log" 2>&1 &
+pid2=$!
+for _ in $(seq 1 120); do
+  if curl -fsS "$url2/api/v1/trending" 2>/dev/null | grep -q '"count"'; then break; fi
+  if ! kill -0 "$pid2" 2>/dev/null; then echo "lambda-trends serve exited:"; cat "$work/serve.log"; exit 1; fi
+  sleep 0.5
+done
+curl -fsS "$url2/api/v1/trending" | grep -q '"count"' || { echo "the second replica serves no trending hashtags after 60 s:"; tail -50 "$work/serve.log"; exit 1; }
+echo "browser-test: lambda-trends serve (second replica) at $url2 ($((SECONDS - t0)) s)"
+
+export LT_URL="$url/" LT_URL_2="$url2/" LT_BIN LT_DATA_DIR LT_ARTIFACTS CHROMIUM_PATH="$chromium"
 failed=()
 t1=$SECONDS
 (cd dashboard-web && npm run --silent test:browser) || failed+=(test:browser)
@@ -62,11 +87,16 @@ echo "browser-test: test:browser took $((SECONDS - t1)) s"
 t1=$SECONDS
 (cd dashboard-web && npm run --silent test:fanout) || failed+=(test:fanout)
 echo "browser-test: test:fanout took $((SECONDS - t1)) s"
+t1=$SECONDS
+(cd dashboard-web && npm run --silent test:replicas) || failed+=(test:replicas)
+echo "browser-test: test:replicas took $((SECONDS - t1)) s"
 
-echo "browser-test: artifacts (screenshots, server log) in $LT_ARTIFACTS"
+echo "browser-test: artifacts (screenshots, server logs) in $LT_ARTIFACTS"
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "browser-test: FAILED: ${failed[*]}; server log:"
   tail -50 "$work/up.log"
+  echo "browser-test: second replica's log:"
+  tail -20 "$work/serve.log"
   exit 1
 fi
 echo "browser-test: passed in $((SECONDS - t0)) s"

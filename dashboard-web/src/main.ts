@@ -100,11 +100,20 @@ function setConnection(kind: 'connecting' | 'connected' | 'reconnecting' | 'disc
   document.body.dataset.live = String(kind === 'connected');
 }
 
-const socket = io({ reconnectionDelayMax: 5_000 });
-const subscribed = new Set<string>();
+// WebSocket only, no HTTP long-polling: a long-polling session is a series of requests that
+// must all reach the replica holding the session, which behind a load balancer without
+// session affinity (several `lambda-trends serve` replicas) they do not. A websocket is one
+// connection, so it stays on one replica; when it drops, the client reconnects (to whichever
+// replica the balancer picks) and subscribes again (`connect` below).
+const socket = io({ transports: ['websocket'], reconnectionDelayMax: 5_000 });
+/**
+ * The hashtags subscribed on the current connection (the server's rooms are per connection),
+ * each with whether a `series_update` for it has arrived on this connection since.
+ */
+const subscribed = new Map<string, boolean>();
 function syncSubscriptions(): void {
   if (!socket.connected) return;
-  for (const tag of [...subscribed]) {
+  for (const tag of [...subscribed.keys()]) {
     if (!state.tags.includes(tag)) {
       socket.emit('unsubscribe', tag);
       subscribed.delete(tag);
@@ -113,7 +122,7 @@ function syncSubscriptions(): void {
   for (const tag of state.tags) {
     if (!subscribed.has(tag)) {
       socket.emit('subscribe', tag);
-      subscribed.add(tag);
+      subscribed.set(tag, false);
     }
   }
 }
@@ -121,9 +130,23 @@ function syncSubscriptions(): void {
 socket.on('connect', () => {
   setConnection('connected', 'live');
   errors.clear('socket');
-  subscribed.clear(); // a new connection has no rooms
+  // Fired on every (re)connection. A new connection has no rooms, and may be to another
+  // replica: subscribe again to every hashtag on the chart.
+  subscribed.clear();
   syncSubscriptions();
 });
+
+// The server acknowledges a connection before its handler has registered `subscribe`, and an
+// event that arrives in between is dropped (socketioxide): a `subscribe` sent at once on
+// `connect` can be lost. Every subscription is therefore sent again until a `series_update`
+// for it arrives (the server sends one to every room on each 2-second tick); joining a room
+// twice is harmless.
+const RESUBSCRIBE_MS = 2_500;
+setInterval(() => {
+  if (!socket.connected) return;
+  for (const [tag, confirmed] of subscribed) if (!confirmed) socket.emit('subscribe', tag);
+}, RESUBSCRIBE_MS);
+
 socket.on('disconnect', (reason) => {
   setConnection('reconnecting', 'reconnecting…');
   if (reason === 'io server disconnect') socket.connect(); // the server hung up: dial again
@@ -158,6 +181,9 @@ function showTrending(data: TrendingResponse, via: 'live' | 'polled'): void {
 
 socket.on('trending', (data: TrendingResponse) => {
   if (!data || (data.window_minutes ?? SOCKET_WINDOW) !== state.window) return;
+  // From a replica that has not seen a flip yet (replicas poll for it): stay on the newer
+  // numbers; polling takes over if this goes on.
+  if (status.isOlder(data.epoch)) return;
   state.lastSocketTrending = Date.now();
   errors.clear('trending');
   showTrending(data, 'live');
@@ -170,7 +196,7 @@ async function pollTrending(): Promise<void> {
   const ctl = (trendingInFlight = new AbortController());
   try {
     const data = await fetchTrending(minutes, TRENDING_LIMIT, ctl.signal);
-    if (minutes !== state.window) return;
+    if (minutes !== state.window || status.isOlder(data.epoch)) return;
     errors.clear('trending');
     showTrending(data, 'polled');
   } catch (e) {
@@ -411,7 +437,9 @@ function removeTag(tag: string): void {
 }
 
 socket.on('series_update', (u: SeriesUpdate) => {
-  if (!u || typeof u.hashtag !== 'string' || !state.tags.includes(u.hashtag) || seriesInFlight) return;
+  if (!u || typeof u.hashtag !== 'string') return;
+  if (subscribed.has(u.hashtag)) subscribed.set(u.hashtag, true);
+  if (!state.tags.includes(u.hashtag) || seriesInFlight) return;
   if (status.epochChanged(u.epoch)) void pollStatus();
   const result = chart.merge(u);
   if (result === 'merged') showTotals();

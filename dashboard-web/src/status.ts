@@ -77,6 +77,9 @@ export class StatusBar {
       el.provenance.textContent = `Numbers: no active view yet${recompute}`;
       return false;
     }
+    // Epochs only grow (a flip and a rollback each make a new one). An older one comes from a
+    // replica that has not seen the latest flip yet: keep showing the newer pair.
+    if (this.isOlder(a.epoch)) return false;
     const changed = this.epoch !== null && this.epoch !== a.epoch;
     this.epoch = a.epoch;
     el.epoch.textContent = String(a.epoch);
@@ -100,9 +103,14 @@ export class StatusBar {
     return changed;
   }
 
-  /** True when `epoch` (from a push) differs from the shown one: time to ask for the status. */
+  /** True when `epoch` (from a push) is newer than the shown one: time to ask for the status. */
   epochChanged(epoch: unknown): boolean {
-    return typeof epoch === 'number' && this.epoch !== null && epoch !== this.epoch;
+    return typeof epoch === 'number' && this.epoch !== null && epoch > this.epoch;
+  }
+
+  /** True when `epoch` is older than the shown one (from a replica behind on a flip). */
+  isOlder(epoch: unknown): boolean {
+    return typeof epoch === 'number' && this.epoch !== null && epoch < this.epoch;
   }
 
   /** Records the `as_of` of the newest numbers. */
