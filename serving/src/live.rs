@@ -24,11 +24,8 @@ pub fn socket_layer(state: Arc<AppState>) -> (SocketIoLayer, SocketIo) {
         s.on_disconnect(async |_s: SocketRef| {
             metrics::gauge!("lambda_serving_clients").decrement(1.0);
         });
-        let st = state.clone();
-        // A new client gets the current list at once instead of waiting for the next tick.
-        if let Ok(t) = compute_trending(&st, st.cfg.trending_minutes, st.cfg.trending_limit).await {
-            let _ = s.emit("trending", &*t);
-        }
+        // The handlers first: socket.io has confirmed the connection before this runs, so a
+        // client may `subscribe` at once, and an event with no handler yet is dropped.
         s.on("subscribe", async |s: SocketRef, Data::<String>(tag)| {
             let key = normalize_hashtag(tag.trim_start_matches(['#', '＃']));
             if !key.is_empty() {
@@ -39,6 +36,11 @@ pub fn socket_layer(state: Arc<AppState>) -> (SocketIoLayer, SocketIo) {
             let key = normalize_hashtag(tag.trim_start_matches(['#', '＃']));
             s.leave(format!("{ROOM_PREFIX}{key}"));
         });
+        let st = state.clone();
+        // A new client gets the current list at once instead of waiting for the next tick.
+        if let Ok(t) = compute_trending(&st, st.cfg.trending_minutes, st.cfg.trending_limit).await {
+            let _ = s.emit("trending", &*t);
+        }
     });
     (layer, io)
 }
