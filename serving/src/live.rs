@@ -7,6 +7,7 @@ use chrono::Utc;
 use model::{SlotStart, normalize_hashtag};
 use socketioxide::SocketIo;
 use socketioxide::extract::{Data, SocketRef};
+use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,13 +20,15 @@ const UPDATE_SLOTS: i64 = 3;
 /// The socket.io layer and handle. Clients emit `subscribe` / `unsubscribe` with a hashtag.
 pub fn socket_layer(state: Arc<AppState>) -> (SocketIoLayer, SocketIo) {
     let (layer, io) = SocketIo::new_layer();
-    io.ns("/", async move |s: SocketRef| {
+    // The event handlers are registered by a connect middleware, which socketioxide awaits
+    // before it acknowledges the connection; the connect handler itself is spawned after the
+    // acknowledgement, so a `subscribe` sent the moment the client is connected could otherwise
+    // arrive before the handlers exist, and be dropped.
+    let register = async |s: SocketRef| -> Result<(), std::convert::Infallible> {
         metrics::gauge!("lambda_serving_clients").increment(1.0);
         s.on_disconnect(async |_s: SocketRef| {
             metrics::gauge!("lambda_serving_clients").decrement(1.0);
         });
-        // The handlers first: socket.io has confirmed the connection before this runs, so a
-        // client may `subscribe` at once, and an event with no handler yet is dropped.
         s.on("subscribe", async |s: SocketRef, Data::<String>(tag)| {
             let key = normalize_hashtag(tag.trim_start_matches(['#', '＃']));
             if !key.is_empty() {
@@ -36,12 +39,16 @@ pub fn socket_layer(state: Arc<AppState>) -> (SocketIoLayer, SocketIo) {
             let key = normalize_hashtag(tag.trim_start_matches(['#', '＃']));
             s.leave(format!("{ROOM_PREFIX}{key}"));
         });
-        let st = state.clone();
+        Ok(())
+    };
+    let greet = async move |s: SocketRef| {
         // A new client gets the current list at once instead of waiting for the next tick.
+        let st = state.clone();
         if let Ok(t) = compute_trending(&st, st.cfg.trending_minutes, st.cfg.trending_limit).await {
             let _ = s.emit("trending", &*t);
         }
-    });
+    };
+    io.ns("/", greet.with(register));
     (layer, io)
 }
 

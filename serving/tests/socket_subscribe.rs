@@ -1,6 +1,8 @@
-//! A client may `subscribe` the moment its socket.io connection is acknowledged, which can be
-//! before the server's connect handler has run to its end: no subscription is lost (each of many
-//! sockets that subscribes at once receives its `series_update`).
+//! A client may `subscribe` the moment its socket.io connection is acknowledged: no subscription
+//! is lost (each of many sockets that subscribes at once receives its `series_update`).
+//! socketioxide spawns an async connect handler after the acknowledgement, so handlers
+//! registered there could miss the first events; ours are registered by a connect middleware.
+//! (With them in the handler this test failed about one run in three on a loaded machine.)
 
 use futures::{SinkExt, StreamExt};
 use model::SlotStart;
