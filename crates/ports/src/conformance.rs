@@ -574,6 +574,8 @@ pub async fn master_dataset(master: Arc<dyn MasterDataset>) {
         ),
         "a stale base conflicts"
     );
+    // Versions a few milliseconds apart, so each has a time of its own (for `manifest_at`).
+    tokio::time::sleep(Duration::from_millis(5)).await;
     let m2 = master
         .append(&m1, vec![file(0, 10, 19)], [(0, 20)].into())
         .await
@@ -593,4 +595,114 @@ pub async fn master_dataset(master: Arc<dyn MasterDataset>) {
         .await
         .expect("the file is readable through the store");
     assert_eq!(got.bytes().await.unwrap().as_ref(), b"PAR");
+
+    // As of a time: the manifest that was newest then.
+    let at_m1 = master.manifest_at(m1.updated_at.unwrap()).await.unwrap();
+    assert_eq!(at_m1, m1, "as of m1's time, m1");
+    let before = master
+        .manifest_at(m1.updated_at.unwrap() - chrono::Duration::seconds(3600))
+        .await
+        .unwrap();
+    assert_eq!(
+        before,
+        Manifest::default(),
+        "before the first append, nothing"
+    );
+
+    // Compaction: files swapped for one with the same rows, in one version; the old ones
+    // retired (still readable) until purged.
+    let old_paths: Vec<String> = m2
+        .files
+        .iter()
+        .filter(|f| f.partition == 0)
+        .map(|f| f.path.clone())
+        .collect();
+    assert_eq!(old_paths.len(), 2);
+    let merged = file(0, 0, 19);
+    let m3 = master
+        .compact(
+            &m2,
+            crate::master::Compaction {
+                remove: old_paths.clone(),
+                add: vec![merged.clone()],
+                purge: vec![],
+            },
+        )
+        .await
+        .expect("compact");
+    assert_eq!(m3.version, m2.version + 1);
+    assert_eq!(m3.rows(), m2.rows(), "the same rows");
+    assert_eq!(m3.offsets, m2.offsets, "compaction does not move offsets");
+    assert_eq!(m3.files.len(), 2);
+    assert_eq!(
+        m3.retired
+            .iter()
+            .map(|r| r.path.clone())
+            .collect::<Vec<_>>(),
+        old_paths
+    );
+    assert_eq!(master.manifest().await.unwrap(), m3);
+    let retired_path = |rel: &str| {
+        let f = MasterFile {
+            path: rel.to_string(),
+            ..merged.file.clone()
+        };
+        object_store::path::Path::from_url_path(master.file_url(&f).path()).unwrap()
+    };
+    assert!(
+        object_store::ObjectStoreExt::get(&store, &retired_path(&old_paths[0]))
+            .await
+            .is_ok(),
+        "a retired file stays readable"
+    );
+    assert!(
+        matches!(
+            master
+                .compact(
+                    &m2,
+                    crate::master::Compaction {
+                        remove: old_paths.clone(),
+                        add: vec![merged.clone()],
+                        purge: vec![],
+                    }
+                )
+                .await,
+            Err(PortError::Conflict(_))
+        ),
+        "a stale base conflicts"
+    );
+    assert!(
+        matches!(
+            master
+                .compact(
+                    &m3,
+                    crate::master::Compaction {
+                        remove: vec![merged.file.path.clone()],
+                        add: vec![file(0, 0, 18)],
+                        purge: vec![],
+                    }
+                )
+                .await,
+            Err(PortError::Invalid(_))
+        ),
+        "a compaction that would change the rows is refused"
+    );
+    let m4 = master
+        .compact(
+            &m3,
+            crate::master::Compaction {
+                purge: old_paths.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("purge");
+    assert!(m4.retired.is_empty());
+    assert_eq!(m4.rows(), m2.rows());
+    assert!(
+        object_store::ObjectStoreExt::get(&store, &retired_path(&old_paths[0]))
+            .await
+            .is_err(),
+        "a purged file is deleted"
+    );
 }
