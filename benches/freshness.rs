@@ -13,7 +13,9 @@
 //! 5 ms until its count shows: the time from the append's return to the first answer that
 //! counts it. One JSON line on stdout.
 
+mod common;
 use collector::publisher::{CollectorConfig, SourceKind};
+use common::arg;
 use model::{POSTS_TOPIC, Post, SlotStart};
 use ports::{BackendUrls, Backends, NewRecord};
 use speed_layer::SpeedConfig;
@@ -21,16 +23,9 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let full = std::env::args().any(|a| a == "--bench");
+    let full = common::measuring();
     let rate: f64 = arg("--rate")
         .map(|s| s.parse().expect("--rate N"))
         .unwrap_or(if full { 6000.0 } else { 500.0 });

@@ -14,10 +14,12 @@
 //! writing the batch table of the embedded view store, `write_batch_views`). One JSON line of
 //! results on stdout; the figures go to `benches/RESULTS.md`.
 
+mod common;
 use batch_layer::ingest::to_parquet;
 use batch_layer::query::{QueryLimits, session_over_with};
 use batch_layer::recompute::write_batch_views;
 use collector::synthetic::{SyntheticConfig, SyntheticSource};
+use common::arg;
 use model::ViewSet;
 use ports::master::{MasterFile, NewMasterFile};
 use ports::{BackendUrls, Backends, BatchTable};
@@ -28,13 +30,6 @@ use views::master::MasterBatchBuilder;
 /// 2026-05-01T00:00:00Z.
 const T0: i64 = 1_777_593_600_000;
 const PARTITIONS: u32 = 4;
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
 
 /// Writes `n` synthetic posts over one day into the master dataset, one file per hour and
 /// partition. Returns the seconds it took.
@@ -104,7 +99,7 @@ async fn generate(backends: &Backends, n: u64) -> f64 {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let full = std::env::args().any(|a| a == "--bench");
+    let full = common::measuring();
     let posts: u64 = arg("--posts")
         .map(|s| s.parse().expect("--posts N"))
         .unwrap_or(if full { 10_000_000 } else { 20_000 });

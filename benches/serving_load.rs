@@ -13,8 +13,10 @@
 //! as soon as the last answer arrived). They share the machine's cores, so the figures are a
 //! floor; the ratio to hello-world is what compares. One JSON line on stdout.
 
+mod common;
 use axum::Router;
 use axum::routing::get;
+use common::arg;
 use model::{SLOT_MILLIS, SlotStart};
 use ports::{BackendUrls, Backends, BatchTable, SlotCount, SpeedTable};
 use std::time::{Duration, Instant};
@@ -22,13 +24,6 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 const HASHTAGS: usize = 200;
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
 
 /// A day of batch counts (288 slots per hashtag) and the last hour of speed counts.
 async fn preload(backends: &Backends, now: SlotStart) {
@@ -117,7 +112,7 @@ async fn load(url: String, connections: usize, seconds: f64) -> serde_json::Valu
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let full = std::env::args().any(|a| a == "--bench");
+    let full = common::measuring();
     let seconds: f64 = arg("--seconds")
         .map(|s| s.parse().expect("--seconds S"))
         .unwrap_or(if full { 10.0 } else { 1.0 });

@@ -13,19 +13,14 @@
 //! Posts are the synthetic firehose's (one in eight with hashtags, as measured on real samples),
 //! loaded into the log before the clock starts. One JSON line per batch size on stdout.
 
+mod common;
 use collector::synthetic::{SyntheticConfig, SyntheticSource};
+use common::arg;
 use model::POSTS_TOPIC;
 use ports::{Adapters, BackendUrls, Backends, NewRecord};
 use speed_layer::{SpeedConfig, SpeedWorker};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
 
 /// Fresh backends for one batch size: embedded in `dir`, or the real servers with a namespace
 /// (topics, group) and keyspace of their own.
@@ -97,7 +92,7 @@ async fn preload(backends: &Backends, posts: usize) {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let full = std::env::args().any(|a| a == "--bench");
+    let full = common::measuring();
     let real = std::env::args().any(|a| a == "--real");
     let sizes: Vec<usize> = arg("--sizes")
         .unwrap_or_else(|| {

@@ -262,25 +262,6 @@ impl Recompute {
     }
 }
 
-/// Computes the thesis view alone from the master dataset's records before `cut` into `table`
-/// (truncated first). Returns (rows written, posts read).
-pub async fn write_batch_view(
-    backends: &Backends,
-    cut: &Offsets,
-    table: BatchTable,
-    chunk_rows: usize,
-) -> Result<(u64, u64), BatchError> {
-    write_batch_views(
-        backends,
-        cut,
-        table,
-        &ViewSet::default(),
-        chunk_rows,
-        &QueryLimits::default(),
-    )
-    .await
-}
-
 /// Computes every view of `views` from the master dataset's records before `cut` into `table`
 /// (truncated first), within `limits`. Returns (rows written, posts read).
 pub async fn write_batch_views(
