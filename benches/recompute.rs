@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo bench --bench recompute                       # 10,000,000 posts (release build)
 //! cargo bench --bench recompute -- --posts 1000000 --views docs/views.example.toml
+//! cargo bench --bench recompute -- --chunk 50000   # rows per batch-table write (default 5,000)
 //! cargo test --bench recompute                        # smoke: 20,000 posts, debug build
 //! ```
 //!
@@ -133,7 +134,10 @@ async fn main() {
 
     // The recompute's computing step: the plan plus writing the batch table.
     let started = Instant::now();
-    let (rows, read) = write_batch_views(&backends, &cut, BatchTable::A, &views, 5000, &limits)
+    let chunk: usize = arg("--chunk")
+        .map(|s| s.parse().expect("--chunk ROWS"))
+        .unwrap_or(5000);
+    let (rows, read) = write_batch_views(&backends, &cut, BatchTable::A, &views, chunk, &limits)
         .await
         .unwrap();
     let recompute_s = started.elapsed().as_secs_f64();
@@ -145,6 +149,7 @@ async fn main() {
         "build": if cfg!(debug_assertions) { "debug" } else { "release" },
         "posts": posts,
         "views": views.views.iter().map(|v| v.name.clone()).collect::<Vec<_>>(),
+        "write_chunk_rows": chunk,
         "files": manifest.files.len(),
         "parquet_mib": (parquet_bytes as f64 / 1048576.0 * 10.0).round() / 10.0,
         "cells": cells,
