@@ -8,6 +8,9 @@
 //!
 //! Each run uses its own Kafka namespace, Cassandra keyspace and ZooKeeper chroot.
 
+mod common;
+
+use common::Children;
 use model::{SlotStart, hashtag_keys};
 use ports::MasterDataset;
 use rand::rngs::StdRng;
@@ -15,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const POSTS: usize = 3000;
@@ -39,10 +42,10 @@ fn servers() -> Option<(String, String, String)> {
     ))
 }
 
-/// Child processes, killed when the test ends however it ends.
+/// The components, killed when the test ends however it ends.
 struct Processes {
     dir: PathBuf,
-    children: Vec<(String, Child)>,
+    children: Children,
 }
 
 impl Processes {
@@ -56,14 +59,8 @@ impl Processes {
     }
 
     fn spawn(&mut self, name: &str, args: &[&str]) {
-        let log = std::fs::File::create(self.dir.join(format!("{name}.log"))).unwrap();
-        let child = self
-            .command(args)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        self.children.push((name.to_string(), child));
+        let command = self.command(args);
+        self.children.spawn(name, command);
     }
 
     /// Runs a command to completion; returns its standard output.
@@ -81,38 +78,11 @@ impl Processes {
 
     /// Panics if a long-running component (all but the collector) has exited.
     fn assert_alive(&mut self) {
-        for (name, child) in self.children.iter_mut().filter(|(n, _)| n != "collect") {
-            if let Ok(Some(status)) = child.try_wait() {
-                let log = std::fs::read_to_string(self.dir.join(format!("{name}.log")))
-                    .unwrap_or_default();
-                panic!("`{name}` exited early ({status}):\n{log}");
-            }
-        }
+        self.children.assert_alive(&["collect"]);
     }
 
     fn logs(&self) -> String {
-        self.children
-            .iter()
-            .map(|(name, _)| {
-                let log = std::fs::read_to_string(self.dir.join(format!("{name}.log")))
-                    .unwrap_or_default();
-                let tail: Vec<&str> = log.lines().rev().take(15).collect();
-                format!(
-                    "--- {name} ---\n{}",
-                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-impl Drop for Processes {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.children.logs()
     }
 }
 
@@ -233,7 +203,7 @@ assets-dir = "{data}/no-dashboard"
     let truth = replay_file(&replay);
     let mut p = Processes {
         dir: dir.path().to_path_buf(),
-        children: Vec::new(),
+        children: Children::new(dir.path()),
     };
     p.run("migrate", &["migrate"]);
 
@@ -248,18 +218,11 @@ assets-dir = "{data}/no-dashboard"
 
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        if p.children
-            .iter_mut()
-            .find(|(n, _)| n == "collect")
-            .is_some_and(|(_, c)| matches!(c.try_wait(), Ok(Some(_))))
-            && caught_up(&status(&p))
-        {
+        let collected = p.children.exit_status("collect");
+        if collected.is_some() && caught_up(&status(&p)) {
             break;
         }
-        let collect_failed = p
-            .children
-            .iter_mut()
-            .any(|(n, c)| n == "collect" && matches!(c.try_wait(), Ok(Some(s)) if !s.success()));
+        let collect_failed = collected.is_some_and(|s| !s.success());
         assert!(!collect_failed, "the collector failed:\n{}", p.logs());
         assert!(
             Instant::now() < deadline,

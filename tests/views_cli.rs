@@ -8,14 +8,14 @@
 
 mod common;
 
-use common::{lambda_trends_in, offsets_sum, status_json};
+use common::{Children, lambda_trends_in, offsets_sum, status_json};
 use model::hashtag_keys;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 const WORDS: [&str; 6] = ["rust", "Go", "zig", "ocaml", "Kotlin", "elixir"];
@@ -85,45 +85,18 @@ fn replay_file(path: &Path, first: u64, n: u64, rng: &mut StdRng, truth: &mut Tr
 /// The components, killed when the test ends however it ends.
 struct Components {
     data: PathBuf,
-    children: Vec<(String, Child)>,
+    children: Children,
 }
 
 impl Components {
     fn spawn(&mut self, name: &str, args: &[&str]) {
-        let log = std::fs::File::create(self.data.join(format!("{name}.log"))).unwrap();
-        let child = lambda_trends_in(&self.data)
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.children.push((name.to_string(), child));
+        let mut command = lambda_trends_in(&self.data);
+        command.args(args).env("RUST_LOG", "info");
+        self.children.spawn(name, command);
     }
 
     fn logs(&self) -> String {
-        self.children
-            .iter()
-            .map(|(name, _)| {
-                let text = std::fs::read_to_string(self.data.join(format!("{name}.log")))
-                    .unwrap_or_default();
-                let tail: Vec<&str> = text.lines().rev().take(15).collect();
-                format!(
-                    "--- {name} ---\n{}",
-                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-impl Drop for Components {
-    fn drop(&mut self) {
-        for (_, c) in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.children.logs()
     }
 }
 
@@ -212,7 +185,7 @@ fn a_new_view_is_shadowed_diffed_flipped_served_and_rolled_back_and_sql_sees_the
     std::fs::create_dir_all(&data).unwrap();
     let mut c = Components {
         data: data.clone(),
-        children: Vec::new(),
+        children: Children::new(&data),
     };
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -44,3 +44,79 @@ pub fn offsets_sum(status: &serde_json::Value, field: &str) -> u64 {
         .map(|m| m.values().filter_map(serde_json::Value::as_u64).sum())
         .unwrap_or(0)
 }
+
+/// Child processes, each logging to `<dir>/<name>.log`, killed when the test ends however it
+/// ends.
+pub struct Children {
+    dir: std::path::PathBuf,
+    children: Vec<(String, std::process::Child)>,
+}
+
+impl Children {
+    /// No children yet; their logs will go to `dir`.
+    pub fn new(dir: &Path) -> Children {
+        Children {
+            dir: dir.to_path_buf(),
+            children: Vec::new(),
+        }
+    }
+
+    /// Starts `command` as `name`, its standard output and error in `<dir>/<name>.log`.
+    pub fn spawn(&mut self, name: &str, mut command: Command) {
+        let log = std::fs::File::create(self.dir.join(format!("{name}.log"))).unwrap();
+        let child = command
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        self.children.push((name.to_string(), child));
+    }
+
+    /// The last lines of every child's log, for a failure message.
+    pub fn logs(&self) -> String {
+        self.children
+            .iter()
+            .map(|(name, _)| {
+                let log = std::fs::read_to_string(self.dir.join(format!("{name}.log")))
+                    .unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                format!(
+                    "--- {name} ---\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// How the child `name` exited, if it has.
+    pub fn exit_status(&mut self, name: &str) -> Option<std::process::ExitStatus> {
+        self.children
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, c)| c.try_wait().ok().flatten())
+    }
+
+    /// Panics, with its log, if a child other than those in `finishing` has exited.
+    pub fn assert_alive(&mut self, finishing: &[&str]) {
+        for (name, child) in &mut self.children {
+            if finishing.contains(&name.as_str()) {
+                continue;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = std::fs::read_to_string(self.dir.join(format!("{name}.log")))
+                    .unwrap_or_default();
+                panic!("`{name}` exited early ({status}):\n{log}");
+            }
+        }
+    }
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
