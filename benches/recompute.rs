@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo bench --bench recompute                       # 10,000,000 posts (release build)
 //! cargo bench --bench recompute -- --posts 1000000 --views docs/views.example.toml
-//! cargo bench --bench recompute -- --chunk 50000   # rows per batch-table write (default 5,000)
+//! cargo bench --bench recompute -- --chunk 5000    # rows per batch-table write (default 50,000)
 //! cargo test --bench recompute                        # smoke: 20,000 posts, debug build
 //! ```
 //!
@@ -136,7 +136,7 @@ async fn main() {
     let started = Instant::now();
     let chunk: usize = arg("--chunk")
         .map(|s| s.parse().expect("--chunk ROWS"))
-        .unwrap_or(5000);
+        .unwrap_or(batch_layer::recompute::RecomputeConfig::default().write_chunk_rows);
     let (rows, read) = write_batch_views(&backends, &cut, BatchTable::A, &views, chunk, &limits)
         .await
         .unwrap();

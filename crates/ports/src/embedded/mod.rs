@@ -284,21 +284,39 @@ impl ViewStore for Arc<EmbeddedStore> {
 
 fn write_cells(s: &EmbeddedStore, table: ViewTable, rows: &[SlotCount], add: bool) -> Result<()> {
     let (a, b) = view_table_names(table);
+    // Each index is written in its own key order: B-tree appends and neighbouring inserts touch
+    // few pages, where the rows' own order (a hash aggregate's) would touch one page per row.
+    // Later rows of the same cell win (a plain write) or add up (an increment), as one by one.
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&x, &y| {
+        (rows[x].hashtag.as_str(), rows[x].slot).cmp(&(rows[y].hashtag.as_str(), rows[y].slot))
+    });
+    let mut cells: Vec<(&str, i64, i64)> = Vec::with_capacity(rows.len());
+    for &i in &order {
+        let r = &rows[i];
+        match cells.last_mut() {
+            Some(last) if last.0 == r.hashtag && last.1 == r.slot.0 => {
+                last.2 = if add { last.2 + r.count } else { r.count };
+            }
+            _ => cells.push((r.hashtag.as_str(), r.slot.0, r.count)),
+        }
+    }
     let txn = s.db.begin_write().map_err(storage)?;
     {
         let mut by_tag = txn.open_table(ByTag::new(&a)).map_err(storage)?;
+        for cell in &mut cells {
+            let key = (cell.0, cell.1);
+            if add {
+                cell.2 += by_tag.get(key).map_err(storage)?.map_or(0, |g| g.value());
+            }
+            by_tag.insert(key, cell.2).map_err(storage)?;
+        }
+    }
+    cells.sort_unstable_by(|x, y| (x.1, x.0).cmp(&(y.1, y.0)));
+    {
         let mut by_slot = txn.open_table(BySlot::new(&b)).map_err(storage)?;
-        for r in rows {
-            let key = (r.hashtag.as_str(), r.slot.0);
-            let value = if add {
-                by_tag.get(key).map_err(storage)?.map_or(0, |g| g.value()) + r.count
-            } else {
-                r.count
-            };
-            by_tag.insert(key, value).map_err(storage)?;
-            by_slot
-                .insert((r.slot.0, r.hashtag.as_str()), value)
-                .map_err(storage)?;
+        for (tag, slot, value) in &cells {
+            by_slot.insert((*slot, *tag), *value).map_err(storage)?;
         }
     }
     txn.commit().map_err(storage)
