@@ -183,11 +183,30 @@ pub enum DecodeError {
     /// The datum decoded, but a field of a post is missing or has the wrong type.
     #[error("the record is missing field `{0}` or has the wrong type for it")]
     BadField(&'static str),
+    /// A string field holds bytes that are not UTF-8.
+    #[error("a string field is not valid UTF-8")]
+    InvalidUtf8,
+    /// The record is larger than [`MAX_RECORD_BYTES`]: no post is, so it is not read at all.
+    #[error("the record is {0} bytes, more than the {MAX_RECORD_BYTES} a post may take")]
+    Oversized(usize),
+    /// The post lists more than [`MAX_HASHTAGS`] hashtags: no source gives that many, so the
+    /// record is taken as garbage rather than fanned out into that many counters.
+    #[error("the post lists {0} hashtags, more than the {MAX_HASHTAGS} a post may have")]
+    TooManyHashtags(usize),
 }
+
+/// The largest record read as a post, bytes (256 KiB). A post is a few hundred bytes; X's
+/// longest posts (25,000 characters) stay under 100 KiB.
+pub const MAX_RECORD_BYTES: usize = 256 * 1024;
+
+/// The most hashtags a post's `hashtags` list may hold. A post's text limits its hashtags to
+/// well under this (X: 280 characters for most posts; Bluesky: 300 graphemes).
+pub const MAX_HASHTAGS: usize = 1000;
 
 impl DecodeError {
     /// A short, stable snake_case code for metrics labels and dead-letter headers: `empty`,
-    /// `bad_header`, `unknown_fingerprint`, `unknown_schema_id`, `bad_datum` or `bad_field`.
+    /// `bad_header`, `unknown_fingerprint`, `unknown_schema_id`, `bad_datum`, `bad_field`,
+    /// `invalid_utf8`, `oversized` or `too_many_hashtags`.
     pub fn reason_code(&self) -> &'static str {
         match self {
             DecodeError::Empty => "empty",
@@ -196,6 +215,9 @@ impl DecodeError {
             DecodeError::UnknownSchemaId(_) => "unknown_schema_id",
             DecodeError::BadDatum(_) => "bad_datum",
             DecodeError::BadField(_) => "bad_field",
+            DecodeError::InvalidUtf8 => "invalid_utf8",
+            DecodeError::Oversized(_) => "oversized",
+            DecodeError::TooManyHashtags(_) => "too_many_hashtags",
         }
     }
 }
@@ -260,6 +282,9 @@ impl PostCodec {
     /// the thesis's `Tweet` schema (read with ours, the optional fields `None`), and Confluent
     /// records with this codec's schema id.
     pub fn decode(&self, bytes: &[u8]) -> Result<Post, DecodeError> {
+        if bytes.len() > MAX_RECORD_BYTES {
+            return Err(DecodeError::Oversized(bytes.len()));
+        }
         let (reader, datum): (&GenericDatumReader<'static>, &[u8]) = match bytes {
             [] => return Err(DecodeError::Empty),
             [0xC3, 0x01, ..] => {
@@ -318,7 +343,11 @@ impl PostCodec {
                 "the datum is cut short (it ends inside a field)".into(),
             ));
         }
-        let value = value.map_err(|e| DecodeError::BadDatum(e.to_string()))?;
+        let value = value.map_err(|e| match e.details() {
+            apache_avro::error::Details::ConvertToUtf8(_)
+            | apache_avro::error::Details::ConvertToUtf8Error(_) => DecodeError::InvalidUtf8,
+            _ => DecodeError::BadDatum(e.to_string()),
+        })?;
         if !input.rest.is_empty() {
             return Err(DecodeError::BadDatum(format!(
                 "{} bytes after the end of the datum",
@@ -413,6 +442,9 @@ fn from_value(v: Value) -> Result<Post, DecodeError> {
             "hashtags" => {
                 hashtags = match optional("hashtags", value)? {
                     None => None,
+                    Some(Value::Array(items)) if items.len() > MAX_HASHTAGS => {
+                        return Err(DecodeError::TooManyHashtags(items.len()));
+                    }
                     Some(Value::Array(items)) => Some(
                         items
                             .into_iter()
@@ -454,6 +486,59 @@ mod tests {
             lang: Some("en".into()),
             hashtags: Some(vec!["kpop".into(), "Seoul".into()]),
         }
+    }
+
+    #[test]
+    fn oversized_records_are_refused_unread() {
+        let codec = PostCodec::new();
+        let post = Post {
+            tweet: "x".repeat(MAX_RECORD_BYTES),
+            ..sample()
+        };
+        let e = codec.decode(&codec.encode(&post)).unwrap_err();
+        assert_eq!(e.reason_code(), "oversized", "{e}");
+        let fits = Post {
+            tweet: "x".repeat(MAX_RECORD_BYTES - 200),
+            ..sample()
+        };
+        assert_eq!(codec.decode(&codec.encode(&fits)).unwrap(), fits);
+    }
+
+    #[test]
+    fn absurd_hashtag_lists_are_refused() {
+        let codec = PostCodec::new();
+        let many = Post {
+            hashtags: Some((0..=MAX_HASHTAGS).map(|i| format!("t{i}")).collect()),
+            ..sample()
+        };
+        let e = codec.decode(&codec.encode(&many)).unwrap_err();
+        assert_eq!(e.reason_code(), "too_many_hashtags", "{e}");
+        assert!(
+            e.to_string().contains(&(MAX_HASHTAGS + 1).to_string()),
+            "{e}"
+        );
+        let most = Post {
+            hashtags: Some((0..MAX_HASHTAGS).map(|i| format!("t{i}")).collect()),
+            ..sample()
+        };
+        assert_eq!(codec.decode(&codec.encode(&most)).unwrap(), most);
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_string_field_is_its_own_reason() {
+        let codec = PostCodec::new();
+        let post = Post {
+            tweet: "ok #zzzz ok".into(),
+            ..sample()
+        };
+        let mut bytes = codec.encode(&post);
+        let at = bytes
+            .windows(4)
+            .position(|w| w == b"zzzz")
+            .expect("the text is in the datum");
+        bytes[at..at + 2].copy_from_slice(&[0xFF, 0xFE]);
+        let e = codec.decode(&bytes).unwrap_err();
+        assert_eq!(e.reason_code(), "invalid_utf8", "{e}");
     }
 
     fn bare() -> Post {
