@@ -26,7 +26,6 @@ use futures::future::BoxFuture;
 use ports::{ActivePair, LambdaSwitch};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
-use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
 
 /// Runs one recompute to its flip and returns the new active pair (or why it failed). It must
@@ -79,7 +78,7 @@ impl AdminState {
 
 /// Checks the bearer token of an admin request.
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let expected = state.cfg.admin_token.expose().as_bytes();
+    let expected = state.cfg.admin_token.expose();
     if expected.is_empty() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -87,13 +86,8 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
             "the admin API is off: set serving.admin-token (LT__SERVING__ADMIN_TOKEN) to enable it",
         ));
     }
-    let given = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .unwrap_or("");
-    if given.is_empty() || !bool::from(given.as_bytes().ct_eq(expected)) {
+    let given = crate::access::presented_token(headers, None).unwrap_or("");
+    if !crate::access::token_matches(given, expected) {
         metrics::counter!("lambda_serving_admin_denied_total").increment(1);
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -6,6 +6,7 @@
 //! computed from one pair, never a mix. Live pushes are computed once per tick and broadcast
 //! to every client ([`live`]), so the cost does not grow with the audience.
 
+pub mod access;
 pub mod admin;
 pub mod api;
 pub mod live;
@@ -55,6 +56,15 @@ pub struct ServingConfig {
     /// `["https://grafana.example.com"]`; `["*"]`: any origin. Empty (the default): none but
     /// the dashboard's own.
     pub cors_origins: Vec<String>,
+    /// The token the read API and socket.io need ([`access`]); empty (the default): open. Set
+    /// it from a secret: `LT__SERVING__READ_TOKEN`.
+    pub read_token: Secret,
+    /// API requests a second allowed per client address ([`access`]); 0 (the default): no
+    /// limit.
+    pub rate_limit_per_second: u32,
+    /// Requests a client may make at once before the per-second rate applies (at least the
+    /// rate).
+    pub rate_limit_burst: u32,
 }
 
 impl Default for ServingConfig {
@@ -70,6 +80,9 @@ impl Default for ServingConfig {
             speed_group: "speed".into(),
             admin_token: Secret::default(),
             cors_origins: Vec::new(),
+            read_token: Secret::default(),
+            rate_limit_per_second: 0,
+            rate_limit_burst: 0,
         }
     }
 }
@@ -156,8 +169,35 @@ pub async fn app(
     });
     let cors = cors_layer(&state.cfg.cors_origins)?;
     let (layer, io) = live::socket_layer(state.clone());
-    tokio::spawn(live::push_loop(state.clone(), io, shutdown));
-    let router = api::router(state).layer(layer);
+    tokio::spawn(live::push_loop(state.clone(), io, shutdown.clone()));
+    let limits =
+        access::RateLimits::new(state.cfg.rate_limit_per_second, state.cfg.rate_limit_burst);
+    let router =
+        api::router(state.clone())
+            .layer(layer)
+            .layer(axum::middleware::from_fn_with_state(
+                state,
+                access::require_read_token,
+            ));
+    let router = match limits {
+        Some(limits) => {
+            let sweeper = limits.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => sweeper.forget_idle(),
+                        _ = shutdown.cancelled() => return,
+                    }
+                }
+            });
+            router.layer(axum::middleware::from_fn_with_state(
+                limits,
+                access::limit_rate,
+            ))
+        }
+        None => router,
+    };
     Ok(match cors {
         Some(cors) => router.layer(cors),
         None => router,
@@ -222,7 +262,10 @@ pub async fn serve(
         .await
         .map_err(std::io::Error::other)?;
     tracing::info!(addr = %listener.local_addr()?, "Serving the API and the dashboard.");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
 }
