@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use model::{SLOT_MILLIS, SlotStart, normalize_hashtag};
+use model::{SLOT_MILLIS, SlotStart, params};
 use ports::{PortError, ViewTable};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -36,6 +36,12 @@ impl ApiError {
     /// `400 bad_parameter`: a query or path parameter is wrong; the message says which and why.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_parameter", message)
+    }
+}
+
+impl From<params::ParamError> for ApiError {
+    fn from(e: params::ParamError) -> Self {
+        ApiError::bad_request(e.0)
     }
 }
 
@@ -347,14 +353,10 @@ pub async fn trending(
     State(state): State<Arc<AppState>>,
     Query(q): Query<TrendingQuery>,
 ) -> ApiResult<TrendingResponse> {
-    let minutes = q.minutes.unwrap_or(state.cfg.trending_minutes);
-    let limit = q.limit.unwrap_or(state.cfg.trending_limit);
-    if !(1..=1440).contains(&minutes) {
-        return Err(ApiError::bad_request("minutes must be between 1 and 1440"));
-    }
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
-    }
+    let (minutes, limit) = params::trending_window(
+        q.minutes.unwrap_or(state.cfg.trending_minutes),
+        q.limit.unwrap_or(state.cfg.trending_limit),
+    )?;
     Ok(Json(
         compute_trending_in(
             &state,
@@ -383,29 +385,7 @@ pub struct SeriesQuery {
     pub step: Option<String>,
 }
 
-/// Most points an `auto` step aims for: about one per pixel of a wide chart.
-pub const AUTO_STEP_POINTS: i64 = 2000;
-const AUTO_STEPS_MINUTES: [i64; 6] = [5, 15, 60, 360, 1440, 10080];
-
-fn parse_step(step: Option<&str>, from_ms: i64, to_ms: i64) -> Result<i64, ApiError> {
-    let slot_minutes = SLOT_MILLIS / 60_000;
-    match step {
-        None => Ok(slot_minutes),
-        Some("auto") => {
-            let span_minutes = (to_ms - from_ms) / 60_000 + 1;
-            Ok(AUTO_STEPS_MINUTES
-                .into_iter()
-                .find(|m| span_minutes / m < AUTO_STEP_POINTS)
-                .unwrap_or(AUTO_STEPS_MINUTES[AUTO_STEPS_MINUTES.len() - 1]))
-        }
-        Some(s) => match s.parse::<i64>() {
-            Ok(m) if m >= slot_minutes && m % slot_minutes == 0 && m <= 10080 => Ok(m),
-            _ => Err(ApiError::bad_request(format!(
-                "`step` must be `auto` or minutes: a multiple of {slot_minutes} up to 10080, not `{s}`"
-            ))),
-        },
-    }
-}
+pub use model::params::AUTO_STEP_POINTS;
 
 /// Body of the series endpoint.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -428,19 +408,6 @@ pub struct SeriesResponse {
     pub next_from: Option<String>,
 }
 
-fn parse_instant(s: &str, what: &str) -> Result<i64, ApiError> {
-    if let Ok(ms) = s.parse::<i64>() {
-        return Ok(ms);
-    }
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.timestamp_millis())
-        .map_err(|_| {
-            ApiError::bad_request(format!(
-                "`{what}` must be RFC 3339 (2026-11-23T06:00:00Z) or epoch milliseconds, not `{s}`"
-            ))
-        })
-}
-
 /// A hashtag's merged series (batch + speed of one pair) over a range, in pages of at most
 /// `serving.max-series-points` points.
 #[utoipa::path(get, path = "/api/v1/hashtags/{tag}/series", tag = "analytics",
@@ -451,33 +418,15 @@ pub async fn series(
     Path(tag): Path<String>,
     Query(q): Query<SeriesQuery>,
 ) -> ApiResult<SeriesResponse> {
-    let hashtag = normalize_hashtag(tag.trim_start_matches(['#', '＃']));
-    if hashtag.is_empty() {
-        return Err(ApiError::bad_request("the hashtag is empty"));
-    }
-    let to_ms = match &q.to {
-        Some(s) => parse_instant(s, "to")?,
-        None => Utc::now().timestamp_millis(),
-    };
-    let from_ms = match &q.from {
-        Some(s) => parse_instant(s, "from")?,
-        None => to_ms - 24 * 3_600_000,
-    };
-    if from_ms > to_ms {
-        return Err(ApiError::bad_request("`from` is after `to`"));
-    }
-    let step_minutes = parse_step(q.step.as_deref(), from_ms, to_ms)?;
-    let step_ms = step_minutes * 60_000;
-    // Buckets are aligned to the step in UTC, so pages and refreshes line up.
-    let from = SlotStart(from_ms.div_euclid(step_ms) * step_ms);
-    let mut to = SlotStart::containing(to_ms);
-    let max = state.cfg.max_series_points.max(1) as i64;
-    let mut next_from = None;
-    if (to.0 - from.0) / step_ms + 1 > max {
-        let next = from.0 + max * step_ms;
-        to = SlotStart(next - SLOT_MILLIS);
-        next_from = Some(SlotStart(next).to_rfc3339());
-    }
+    let hashtag = params::series_hashtag(&tag)?;
+    let window = params::series_window(
+        q.from.as_deref(),
+        q.to.as_deref(),
+        q.step.as_deref(),
+        Utc::now().timestamp_millis(),
+        state.cfg.max_series_points,
+    )?;
+    let (from, to, step_ms) = (window.from, window.to, window.step_ms());
     let pair = state.active.borrow().clone();
     let slots = merge::series(state.backends.views.as_ref(), &pair, &hashtag, from, to).await?;
     let points = merge::bucket(slots, step_ms);
@@ -485,11 +434,11 @@ pub async fn series(
         hashtag,
         from: from.to_rfc3339(),
         to: to.to_rfc3339(),
-        slot_minutes: step_minutes as u32,
+        slot_minutes: window.step_minutes as u32,
         epoch: pair.epoch.0,
         tables: [pair.batch.name().to_string(), pair.speed.name().to_string()],
         points,
-        next_from,
+        next_from: window.next_from.map(SlotStart::to_rfc3339),
     }))
 }
 
@@ -519,8 +468,8 @@ pub async fn search(
     State(state): State<Arc<AppState>>,
     Query(q): Query<SearchQuery>,
 ) -> ApiResult<SearchResponse> {
-    let prefix = normalize_hashtag(q.prefix.trim_start_matches(['#', '＃']));
-    let limit = q.limit.unwrap_or(20).clamp(1, 100);
+    let prefix = params::search_prefix(&q.prefix);
+    let limit = params::search_limit(q.limit);
     let pair = state.active.borrow().clone();
     let views = &state.backends.views;
     // Other views' cells (`view␟…`) share the tables: ask for more, keep bare hashtags.

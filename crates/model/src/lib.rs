@@ -1,6 +1,7 @@
 //! The domain model of lambda-trends: what a [`Post`] is, how hashtags are found in it and
 //! normalised for counting ([`hashtag`]), which 5-minute UTC slot it falls in ([`slot`]), and how it
-//! is written to and read from the event log as Avro ([`avro`]), and what a view counts ([`view`]).
+//! is written to and read from the event log as Avro ([`avro`]), what a view counts ([`view`]), and
+//! how the serving API's query parameters are parsed and checked ([`params`]).
 //!
 //! Everything here is pure and synchronous, so every layer (collector, speed, batch, serving) shares
 //! exactly one definition. One decision worth knowing: a hashtag is counted under its *key* (NFKC +
@@ -9,6 +10,7 @@
 
 pub mod avro;
 pub mod hashtag;
+pub mod params;
 pub mod post;
 pub mod slot;
 pub mod view;
