@@ -89,6 +89,15 @@ impl Children {
             .join("\n")
     }
 
+    /// The process id of the child `name`.
+    pub fn pid(&self, name: &str) -> u32 {
+        self.children
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c.id())
+            .unwrap_or_else(|| panic!("no child named {name}"))
+    }
+
     /// How the child `name` exited, if it has.
     pub fn exit_status(&mut self, name: &str) -> Option<std::process::ExitStatus> {
         self.children
