@@ -170,17 +170,7 @@ impl Config {
 
     /// The merged configuration as TOML, with every secret shown as `<redacted>`.
     pub fn to_toml(&self) -> Result<String> {
-        let mut shown = self.clone();
-        shown.serving.admin_token = shown.serving.admin_token.redacted();
-        #[cfg(feature = "kafka")]
-        {
-            shown.kafka.sasl_password = shown.kafka.sasl_password.redacted();
-        }
-        #[cfg(feature = "cassandra")]
-        {
-            shown.cassandra.password = shown.cassandra.password.redacted();
-        }
-        Ok(toml::to_string_pretty(&shown)?)
+        Ok(ports::Secret::redacting(|| toml::to_string_pretty(self))?)
     }
 }
 

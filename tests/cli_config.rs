@@ -17,6 +17,8 @@ fn config_show_layers_file_and_environment_and_never_prints_secrets() {
         .args(["--config", file.to_str().unwrap(), "config", "show"])
         .env("LT__CASSANDRA__PASSWORD", "cassandra-pw-7f3a")
         .env("LT__KAFKA__SASL_PASSWORD", "kafka-pw-91bc")
+        .env("LT__SERVING__ADMIN_TOKEN", "admin-tok-5d2e")
+        .env("LT__SERVING__READ_TOKEN", "read-tok-c81a")
         .env("LT__TELEMETRY__LISTEN", "0.0.0.0:9464")
         .output()
         .unwrap();
@@ -37,7 +39,14 @@ fn config_show_layers_file_and_environment_and_never_prints_secrets() {
     assert_eq!(shown["cassandra"]["username"].as_str(), Some("analyst"));
     assert_eq!(shown["cassandra"]["password"].as_str(), Some("<redacted>"));
     assert_eq!(shown["kafka"]["sasl-password"].as_str(), Some("<redacted>"));
-    for secret in ["cassandra-pw-7f3a", "kafka-pw-91bc"] {
+    assert_eq!(shown["serving"]["admin-token"].as_str(), Some("<redacted>"));
+    assert_eq!(shown["serving"]["read-token"].as_str(), Some("<redacted>"));
+    for secret in [
+        "cassandra-pw-7f3a",
+        "kafka-pw-91bc",
+        "admin-tok-5d2e",
+        "read-tok-c81a",
+    ] {
         assert!(
             !stdout.contains(secret) && !stderr.contains(secret),
             "{secret} was printed"
@@ -168,4 +177,69 @@ fn kafka_over_tls_with_scram_is_configured_like_the_chart_renders_it() {
         !all.contains("wrong-password-5d1e"),
         "the password was printed: {all}"
     );
+}
+
+/// `serve` at the most verbose log level, asked with right and wrong tokens in headers and
+/// query strings, admin actions included: no token ever reaches its log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_never_logs_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut children = common::Children::new(dir.path());
+    let mut serve = common::lambda_trends_in(&dir.path().join("data"));
+    serve
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "trace")
+        .env("LT__SERVING__ADMIN_TOKEN", "admin-tok-5d2e")
+        .env("LT__SERVING__READ_TOKEN", "read-tok-c81a");
+    children.spawn("serve", serve);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        children.assert_alive(&[]);
+        assert!(std::time::Instant::now() < deadline, "serve did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut statuses = Vec::new();
+    for token in ["read-tok-c81a", "wrong-tok-0b7f", "admin-tok-5d2e"] {
+        let r = client
+            .get(format!("{base}/api/v1/trending"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+        let r = client
+            .get(format!("{base}/api/v1/status?access_token={token}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+        let r = client
+            .post(format!("{base}/api/v1/admin/rollback"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 401, 401, 401, 401, 200, 200, 409],
+        "read, wrong and admin tokens (nothing to roll back: 409)"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG"),
+        "verbose log"
+    );
+    for secret in ["read-tok-c81a", "wrong-tok-0b7f", "admin-tok-5d2e"] {
+        assert!(!log.contains(secret), "{secret} is in the log");
+    }
 }
