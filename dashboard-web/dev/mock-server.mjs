@@ -5,6 +5,7 @@
 //   npm run build && npm run mock          # http://127.0.0.1:8787
 //   PORT=9000 HOST=0.0.0.0 npm run mock
 //   LT_API=http://127.0.0.1:8787 npm run dev   # vite dev server proxying to the mock
+//   READ_TOKEN=s3cret npm run mock             # the API and socket.io need the token (like serving.read-token)
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
@@ -13,6 +14,7 @@ import { Server } from 'socket.io';
 
 const PORT = Number(process.env.PORT ?? 8787);
 const HOST = process.env.HOST ?? '127.0.0.1';
+const READ_TOKEN = process.env.READ_TOKEN ?? '';
 const DIST = resolve(process.env.DIST ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'dist'));
 
 const SLOT = 5 * 60_000;
@@ -156,6 +158,13 @@ function parseTime(s) {
   return /^\d+$/.test(s) ? Number(s) : Date.parse(s);
 }
 
+/** Whether a request carries the read token (`Authorization: Bearer …` or `access_token=`), when one is set. */
+function allowed(req, url) {
+  if (!READ_TOKEN) return true;
+  const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]?.trim();
+  return (bearer || url.searchParams.get('access_token')) === READ_TOKEN;
+}
+
 function json(res, code, body) {
   res.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-store' });
   res.end(JSON.stringify(body));
@@ -183,6 +192,7 @@ const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://mock');
   const p = url.pathname;
   if (req.method !== 'GET') return json(res, 405, { error: 'method not allowed' });
+  if (p.startsWith('/api/v1/') && !allowed(req, url)) return json(res, 401, { error: 'this API needs its read token', code: 'unauthorized' });
   if (p === '/api/v1/trending') {
     const minutes = Number(url.searchParams.get('minutes') ?? 15);
     const limit = Number(url.searchParams.get('limit') ?? 10);
@@ -211,7 +221,9 @@ const server = createServer((req, res) => {
 
 // ------------------------------------------------------------------ socket.io
 
-const io = new Server(server);
+const io = new Server(server, {
+  allowRequest: (req, callback) => callback(null, allowed(req, new URL(req.url ?? '/', 'http://mock'))),
+});
 io.on('connection', (socket) => {
   socket.on('subscribe', (tag) => {
     if (typeof tag === 'string' && tag in TAGS) socket.join(`tag:${tag}`);

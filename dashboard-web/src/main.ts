@@ -1,11 +1,13 @@
 import { io } from 'socket.io-client';
-import { fetchSeries, fetchStatus, fetchTrending, isAbort } from './api';
+import { fetchSeries, fetchStatus, fetchTrending, isAbort, isUnauthorized } from './api';
 import { COLORS, MAX_SERIES, SeriesChart } from './chart';
 import { ErrorBanner } from './errors';
 import { fmtClock, fmtInt, fmtUtc, normalizeTag, toLocalInput } from './format';
 import { HISTORY_START, isRangeKey, rangeLabel, resolveRange, type RangeKey, type RangeSpec, type ResolvedRange } from './ranges';
 import { HashtagSearch } from './search';
 import { StatusBar } from './status';
+import { onAccessGranted, onTokenRefused, readToken, takeTokenFromFragment } from './token';
+import { TokenForm } from './token-form';
 import { TrendingList } from './trending';
 import type { SeriesResponse, SeriesUpdate, TrendingResponse } from './types';
 import './style.css';
@@ -33,6 +35,9 @@ window.addEventListener('unhandledrejection', (e) => errors.set('app', `Unexpect
 
 // ---------------------------------------------------------------- state
 
+// A link may carry the read token (`#access_token=…`): keep it and take it out of the address
+// before anything reads or rewrites the fragment.
+takeTokenFromFragment();
 const params = new URLSearchParams(location.hash.slice(1));
 const state = {
   window: [5, 15, 60].includes(Number(params.get('window'))) ? Number(params.get('window')) : SOCKET_WINDOW,
@@ -46,6 +51,9 @@ if (state.range.key === 'custom') {
   const to = new Date(params.get('to') ?? '');
   state.range = Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) ? { key: '24h' } : { key: 'custom', from, to };
 }
+
+/** True while the server refuses the token (or its absence): the token form is shown. */
+let locked = false;
 
 function saveHash(): void {
   const p = new URLSearchParams();
@@ -74,7 +82,7 @@ let statusInFlight = false;
 /** True once a status has been read (so an absent `master.earliest` means an empty dataset). */
 let statusSeen = false;
 async function pollStatus(): Promise<void> {
-  if (statusInFlight) return;
+  if (statusInFlight || locked) return;
   statusInFlight = true;
   try {
     const s = await fetchStatus();
@@ -85,7 +93,7 @@ async function pollStatus(): Promise<void> {
     const flipped = status.show(s);
     if (flipped) void loadSeries(true); // another pair: reload, numbers continue from it
   } catch (e) {
-    errors.set('status', `Status: ${describe(e)}`);
+    if (!isUnauthorized(e)) errors.set('status', `Status: ${describe(e)}`);
   } finally {
     statusInFlight = false;
   }
@@ -105,7 +113,23 @@ function setConnection(kind: 'connecting' | 'connected' | 'reconnecting' | 'disc
 // session affinity (several `lambda-trends serve` replicas) they do not. A websocket is one
 // connection, so it stays on one replica; when it drops, the client reconnects (to whichever
 // replica the balancer picks) and subscribes again (`connect` below).
-const socket = io({ transports: ['websocket'], reconnectionDelayMax: 5_000 });
+// The read token goes in the handshake's query (`access_token`): a browser's websocket cannot
+// carry an Authorization header. The socket is opened once the API has let a request with the
+// current token (or none) through, so a wrong token (from a link or the form) never reaches it;
+// a 401 closes it (`lock`), and a newly accepted token opens it again (`unlock`).
+const socket = io({ transports: ['websocket'], reconnectionDelayMax: 5_000, autoConnect: false });
+const socketQuery = (): Record<string, string> => {
+  const token = readToken();
+  return token ? { access_token: token } : {};
+};
+/** Whether the socket was told to connect (it then reconnects by itself until `lock`). */
+let socketStarted = false;
+function startSocket(): void {
+  if (socketStarted || locked) return;
+  socketStarted = true;
+  socket.io.opts.query = socketQuery();
+  socket.connect();
+}
 /**
  * The hashtags subscribed on the current connection (the server's rooms are per connection),
  * each with whether a `series_update` for it has arrived on this connection since.
@@ -152,6 +176,7 @@ socket.on('disconnect', (reason) => {
   if (reason === 'io server disconnect') socket.connect(); // the server hung up: dial again
 });
 socket.on('connect_error', (e) => {
+  if (locked) return;
   if (conn.dataset.state !== 'reconnecting') setConnection('reconnecting', 'reconnecting…');
   errors.set('socket', `Live updates unavailable (${e.message}); retrying. Trending falls back to polling.`);
 });
@@ -191,6 +216,7 @@ socket.on('trending', (data: TrendingResponse) => {
 
 let trendingInFlight: AbortController | null = null;
 async function pollTrending(): Promise<void> {
+  if (locked) return;
   const minutes = state.window;
   trendingInFlight?.abort();
   const ctl = (trendingInFlight = new AbortController());
@@ -200,7 +226,7 @@ async function pollTrending(): Promise<void> {
     errors.clear('trending');
     showTrending(data, 'polled');
   } catch (e) {
-    if (!isAbort(e)) errors.set('trending', `Trending (${minutes} min): ${describe(e)}`);
+    if (!isAbort(e) && !isUnauthorized(e)) errors.set('trending', `Trending (${minutes} min): ${describe(e)}`);
   }
 }
 
@@ -325,7 +351,7 @@ async function findEarliest(tag: string, signal: AbortSignal): Promise<number | 
  */
 async function loadSeries(reload = false): Promise<void> {
   const tags = [...state.tags];
-  if (!tags.length) return;
+  if (!tags.length || locked) return;
   seriesInFlight?.abort();
   const ctl = (seriesInFlight = new AbortController());
   const stale = () => ctl.signal.aborted || tags.join('\n') !== state.tags.join('\n');
@@ -342,13 +368,15 @@ async function loadSeries(reload = false): Promise<void> {
       range = resolveRange(state.range, Date.now(), first);
       errors.clear('range');
     } catch (e) {
-      if (isAbort(e)) return;
+      if (isAbort(e) || isUnauthorized(e)) return;
       errors.set('range', describe(e));
       seriesMeta.textContent = rangeLabel(state.range.key);
       return;
     }
     const results = await Promise.allSettled(tags.map((tag) => fetchSeries(tag, range.from, range.to, ctl.signal)));
     if (stale()) return;
+    // Refused: the token form asks for the token, and the series is loaded again after it.
+    if (results.some((r) => r.status === 'rejected' && isUnauthorized(r.reason))) return;
     const entries: { tag: string; resp: SeriesResponse }[] = [];
     const failed: string[] = [];
     results.forEach((r, i) => {
@@ -380,7 +408,7 @@ async function loadSeries(reload = false): Promise<void> {
     showTotals();
     seriesMeta.textContent = `${describeRange(range)} · ${fmtBucket(chart.slotMinutes)} buckets${range.follow === 'fixed' ? '' : ' · live'}`;
   } catch (e) {
-    if (!isAbort(e)) errors.set('series', `Series: ${describe(e)}`);
+    if (!isAbort(e) && !isUnauthorized(e)) errors.set('series', `Series: ${describe(e)}`);
   } finally {
     if (seriesInFlight === ctl) seriesInFlight = null;
   }
@@ -457,11 +485,11 @@ setInterval(() => {
 const searchInput = $<HTMLInputElement>('hashtag-search');
 new HashtagSearch($<HTMLFormElement>('hashtag-search-form'), searchInput, $<HTMLUListElement>('hashtag-suggestions'), {
   onPick: (tag, suggested) => select(tag, suggested),
-  onError: (m) => (m ? errors.set('suggest', m) : errors.clear('suggest')),
+  onError: (m) => (m && !locked ? errors.set('suggest', m) : errors.clear('suggest')),
 });
 new HashtagSearch($<HTMLFormElement>('compare-form'), $<HTMLInputElement>('compare-search'), $<HTMLUListElement>('compare-suggestions'), {
   onPick: (tag, suggested) => compare(tag, suggested),
-  onError: (m) => (m ? errors.set('suggest', m) : errors.clear('suggest')),
+  onError: (m) => (m && !locked ? errors.set('suggest', m) : errors.clear('suggest')),
   clearOnPick: true,
 });
 
@@ -489,6 +517,51 @@ function setRange(key: RangeKey): void {
 }
 for (const b of rangeButtons) b.addEventListener('click', () => setRange(b.dataset.range as RangeKey));
 for (const input of [customFrom, customTo]) input.addEventListener('change', () => setRange('custom'));
+
+// ---------------------------------------------------------------- read token
+
+// When the server has a read token (`serving.read-token`) and the API answers 401, the page
+// stops polling and closes the socket, and the token form asks for the token; once one is
+// accepted, the socket reconnects with it and everything is loaded again.
+const tokenForm = new TokenForm(
+  {
+    root: $('token-gate'),
+    form: $<HTMLFormElement>('token-form'),
+    input: $<HTMLInputElement>('token-input'),
+    submit: $<HTMLButtonElement>('token-submit'),
+    message: $('token-message'),
+  },
+  unlock,
+);
+
+const layout = document.querySelector<HTMLElement>('main.layout');
+
+function lock(refusedToken: boolean): void {
+  locked = true;
+  if (layout) layout.inert = true; // nothing to use there until the token is given
+  tokenForm.show(refusedToken);
+  if (socketStarted || socket.active) {
+    socketStarted = false;
+    socket.disconnect();
+  }
+  subscribed.clear();
+  trendingInFlight?.abort();
+  seriesInFlight?.abort();
+  setConnection('disconnected', 'read token needed');
+  for (const key of ['socket', 'status', 'trending', 'series', 'range', 'suggest']) errors.clear(key);
+}
+
+function unlock(): void {
+  locked = false;
+  if (layout) layout.inert = false;
+  startSocket();
+  void pollStatus();
+  void pollTrending();
+  void loadSeries(false);
+}
+
+onTokenRefused(lock);
+onAccessGranted(startSocket);
 
 // ---------------------------------------------------------------- start
 
