@@ -263,6 +263,7 @@ def migration_is_a_pre_install_pre_upgrade_hook_with_its_own_config():
 DISTINCT = {
     "xBearerToken": {"value": "xtok-4b8e1d9f3a"},
     "adminToken": {"value": "admtok-7c2f9e0b51"},
+    "readToken": {"value": "readtok-3e9a1c7f52"},
     "cassandra": {"username": "cassuser-e31d", "password": "casspw-9a0c6f2d88"},
     "s3": {"accessKeyId": "s3akid-5d7e2b", "secretAccessKey": "s3secret-0f4a9c3e71"},
     "kafkaSasl": {"password": "kafkapw-6e1b8d4c27"},
@@ -305,6 +306,7 @@ def secrets_reach_the_containers_that_need_them():
             assert "valueFrom" in env[key] and "value" not in env[key], (name, key)
         assert ("X_BEARER_TOKEN" in env) == name.endswith("-collector-x"), (name, "X_BEARER_TOKEN")
         assert ("LT__SERVING__ADMIN_TOKEN" in env) == name.endswith("-serving"), (name, "LT__SERVING__ADMIN_TOKEN")
+        assert ("LT__SERVING__READ_TOKEN" in env) == name.endswith("-serving"), (name, "LT__SERVING__READ_TOKEN")
         assert env["AWS_ENDPOINT_URL"]["value"] == "http://minio.minio.svc:9000"
         assert env["LT__CASSANDRA__TLS_CA_FILE"]["value"] == "/etc/lambda-trends/tls/cassandra/ca.crt"
 
@@ -315,6 +317,7 @@ def existing_secrets_are_used_when_set():
         "secrets": {
             "xBearerToken": {"existingSecret": "x-creds", "key": "token"},
             "adminToken": {"existingSecret": "admin-creds", "key": "tok"},
+            "readToken": {"existingSecret": "read-creds", "key": "rt"},
             "cassandra": {"existingSecret": "demo-superuser", "usernameKey": "u", "passwordKey": "p"},
             "s3": {"existingSecret": "minio-creds", "accessKeyIdKey": "ak", "secretAccessKeyKey": "sk"},
             "kafkaSasl": {"existingSecret": "kafka-user", "key": "password"},
@@ -339,6 +342,45 @@ def existing_secrets_are_used_when_set():
     assert x["X_BEARER_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "x-creds", "key": "token"}
     s = env_of(pod_spec(named(docs, "Deployment", "t-trends-serving"))["containers"][0])
     assert s["LT__SERVING__ADMIN_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "admin-creds", "key": "tok"}
+    assert s["LT__SERVING__READ_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "read-creds", "key": "rt"}
+
+
+@test
+def read_token_is_off_by_default_and_reaches_only_serving():
+    # Off: no variable, so the API stays open.
+    for w in workloads(render(MINIMAL)):
+        assert "LT__SERVING__READ_TOKEN" not in env_of(pod_spec(w)["containers"][0]), w["metadata"]["name"]
+    # Inline: the chart's Secret holds it under read-token, and only serving reads it.
+    docs = render(MINIMAL, sets={"secrets": {"readToken": {"value": "readtok-51b0e7"}}})
+    secret = named(docs, "Secret", "t-lambda-trends")
+    assert base64.b64decode(secret["data"]["read-token"]).decode() == "readtok-51b0e7", secret["data"]
+    for w in workloads(docs):
+        env = env_of(pod_spec(w)["containers"][0])
+        if w["metadata"]["name"] == "t-lambda-trends-serving":
+            assert env["LT__SERVING__READ_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "t-lambda-trends", "key": "read-token"}
+        else:
+            assert "LT__SERVING__READ_TOKEN" not in env, w["metadata"]["name"]
+    assert "readtok-51b0e7" not in toml_of(docs)
+    # From an existing Secret alone (the default key): no chart Secret is needed for it.
+    docs = render(MINIMAL, sets={"secrets": {"readToken": {"existingSecret": "trends-read"}}})
+    assert not kinds(docs, "Secret")
+    env = env_of(pod_spec(named(docs, "Deployment", "t-lambda-trends-serving"))["containers"][0])
+    assert env["LT__SERVING__READ_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "trends-read", "key": "read-token"}
+
+
+@test
+def rate_limits_render_into_the_serving_section():
+    serving = tomllib.loads(toml_of(render(MINIMAL)))["serving"]
+    assert (serving["rate-limit-per-second"], serving["rate-limit-burst"]) == (0, 0), serving  # off
+    docs = render(MINIMAL, sets={"serving": {"rateLimit": {"perSecond": 25, "burst": 60}}})
+    serving = tomllib.loads(toml_of(docs))["serving"]
+    assert (serving["rate-limit-per-second"], serving["rate-limit-burst"]) == (25, 60), serving
+    serving = tomllib.loads(toml_of(render(FULL), "t-trends-config"))["serving"]
+    assert (serving["rate-limit-per-second"], serving["rate-limit-burst"]) == (200, 400), serving
+    err = render_fails(MINIMAL, sets={"serving": {"rateLimit": {"perSecond": -1}}})
+    assert "perSecond" in err, err
+    err = render_fails(MINIMAL, sets={"serving": {"rateLimit": {"perSec": 5}}})
+    assert "perSec" in err and "not allowed" in err, err
 
 
 @test

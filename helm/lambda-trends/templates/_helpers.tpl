@@ -619,6 +619,9 @@ when there are none (then no Secret is rendered).
 {{- if and (not $s.adminToken.existingSecret) $s.adminToken.value -}}
 {{- $_ := set $data "admin-token" $s.adminToken.value -}}
 {{- end -}}
+{{- if and (not $s.readToken.existingSecret) $s.readToken.value -}}
+{{- $_ := set $data "read-token" $s.readToken.value -}}
+{{- end -}}
 {{- if and $v.cassandra.auth.enabled (not $s.cassandra.existingSecret) -}}
 {{- $_ := set $data "cassandra-username" $s.cassandra.username -}}
 {{- $_ := set $data "cassandra-password" $s.cassandra.password -}}
