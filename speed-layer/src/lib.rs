@@ -10,6 +10,11 @@
 //!
 //! Records that cannot be decoded go to the `posts-dlq` topic with the reason in headers, and
 //! are counted; they never stop the worker.
+//!
+//! Records a crashed worker may already have counted are re-read and counted in
+//! `lambda_speed_replayed_events_total` ([`replay`]).
+
+pub mod replay;
 
 use model::avro::PostCodec;
 use model::{POSTS_DLQ_TOPIC, POSTS_TOPIC};
@@ -84,6 +89,10 @@ pub struct SpeedWorker {
     window_started: Instant,
     /// Newest post time seen per partition (epoch ms): the watermark lateness is measured from.
     watermarks: BTreeMap<u32, i64>,
+    /// Where each window's increments end, recorded before they are written.
+    marks: replay::ReplayMarks,
+    /// Per partition: records below this offset may have been counted by a crashed worker.
+    replay_until: BTreeMap<u32, u64>,
 }
 
 impl SpeedWorker {
@@ -98,6 +107,7 @@ impl SpeedWorker {
         let consumer = backends.log.consumer(POSTS_TOPIC, &cfg.group).await?;
         let switch = LambdaSwitch::new(backends.coordinator.clone());
         let state = switch.speed_state().await?;
+        let marks = replay::ReplayMarks::new(backends.coordinator.clone(), &cfg.group);
         Ok(SpeedWorker {
             backends: backends.clone(),
             consumer,
@@ -112,6 +122,8 @@ impl SpeedWorker {
             records_in_window: 0,
             window_started: Instant::now(),
             watermarks: BTreeMap::new(),
+            marks,
+            replay_until: BTreeMap::new(),
         })
     }
 
@@ -130,8 +142,20 @@ impl SpeedWorker {
                     .committed_offsets(POSTS_TOPIC, &self.cfg.group)
                     .await?;
                 for p in &partitions {
-                    self.positions
-                        .insert(*p, committed.get(p).copied().unwrap_or(0));
+                    let from = committed.get(p).copied().unwrap_or(0);
+                    self.positions.insert(*p, from);
+                    let marked = self.marks.load(*p).await?;
+                    if let Some(until) = marked.filter(|m| *m > from) {
+                        tracing::warn!(
+                            partition = p,
+                            from,
+                            until,
+                            "A previous worker stopped between writing increments and committing \
+                             them: these records may be counted twice until the next recompute \
+                             (lambda_speed_replayed_events_total)."
+                        );
+                        self.replay_until.insert(*p, until);
+                    }
                 }
                 tracing::info!(?partitions, "Speed worker assigned partitions.");
                 Ok(0)
@@ -141,6 +165,8 @@ impl SpeedWorker {
                 for p in &partitions {
                     self.positions.remove(p);
                     self.watermarks.remove(p);
+                    self.replay_until.remove(p);
+                    self.marks.release(*p);
                 }
                 tracing::info!(?partitions, "Speed worker released partitions.");
                 Ok(0)
@@ -159,6 +185,13 @@ impl SpeedWorker {
 
     fn count(&mut self, r: &LogRecord) {
         self.positions.insert(r.partition, r.offset + 1);
+        if let Some(&until) = self.replay_until.get(&r.partition) {
+            if r.offset < until {
+                metrics::counter!("lambda_speed_replayed_events_total").increment(1);
+            } else {
+                self.replay_until.remove(&r.partition);
+            }
+        }
         match self.codec.decode(&r.value) {
             Ok(post) => {
                 let keys = post.hashtag_keys();
@@ -219,6 +252,13 @@ impl SpeedWorker {
     /// then records this worker's protocol duties and takes the state for the next window.
     pub async fn flush(&mut self) -> Result<(), SpeedError> {
         let started = Instant::now();
+        if self.records_in_window > 0 {
+            // Before anything of this window is written: where it ends (see `replay`).
+            for (&p, &end) in &self.positions {
+                let marks = &self.marks;
+                retry_until_shutdown("replay mark", &self.shutdown, || marks.mark(p, end)).await?;
+            }
+        }
         for table in SpeedTable::ALL {
             let agg = &self.pending[table.index()];
             if agg.is_empty() {
