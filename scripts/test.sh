@@ -2,8 +2,10 @@
 # Every test: formatting, lints, unit/property/conformance/end-to-end tests (the conformance and
 # integration tests against real ZooKeeper, Kafka and Cassandra, which scripts/it/up.sh installs
 # from Maven Central and starts), and the browser test of the dashboard against a real
-# `lambda-trends up`, and the Helm chart (lint, render, offline schema validation, render tests).
-# Installs what it needs (npm packages, Debian's chromium, server jars, helm and kubeconform).
+# `lambda-trends up`, the Helm chart (lint, render, offline schema validation, render tests), and a
+# short fuzz run of the parsers (fuzz/).
+# Installs what it needs (npm packages, Debian's chromium, server jars, helm and kubeconform,
+# cargo-fuzz).
 # Used by .ci/run.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -40,6 +42,9 @@ cargo test --bench recompute
 cargo test --bench serving_load
 cargo test --bench speed_batches
 cargo test --bench freshness
+
+step "Fuzzing: every fuzz target for 15 s from its seeds (scripts/fuzz.sh, its own target directory)"
+scripts/fuzz.sh
 
 step "Helm chart and Kubernetes manifests (scripts/test-helm.sh)"
 scripts/test-helm.sh

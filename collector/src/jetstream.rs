@@ -457,6 +457,15 @@ struct Facet {
     features: Vec<serde_json::Value>,
 }
 
+/// Parses one Jetstream frame as the source does: `Ok(Some(post))` for the create of a post,
+/// `Ok(None)` for an event the source skips (deletes, updates, other collections, `identity` and
+/// `account` events), `Err((code, reason))` for a frame that is not a usable event (the source
+/// sends it out as [`SourceEvent::Malformed`] with that code). Public for the fuzz targets
+/// (`fuzz/`); the source itself also reads the cursor (`time_us`) from the frame.
+pub fn parse_frame(text: &str) -> Result<Option<Post>, (&'static str, String)> {
+    parse_event(text).map(|parsed| parsed.post.map(|(_, post)| post))
+}
+
 /// Parses one Jetstream frame; `Err((code, reason))` when it is not a usable event.
 fn parse_event(text: &str) -> Result<Parsed, (&'static str, String)> {
     let event: Event = serde_json::from_str(text)
