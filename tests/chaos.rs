@@ -1,0 +1,498 @@
+//! Chaos (issue 10): the multi-process pipeline on real Kafka, Cassandra and ZooKeeper while a
+//! seeded schedule kills (`kill -9`) the collector, the speed workers, the ingest and serving at
+//! random moments and restarts them; then recomputes killed mid-way; then one that completes.
+//! Checks, against the ground truth read back from the log (every acknowledged post):
+//! - the master dataset holds every offset of every partition exactly once;
+//! - the speed layer lost nothing (no hashtag below its true count), and its overcount is within
+//!   the bound `lambda_speed_replayed_events_total` gives (summed over every worker's lives);
+//! - after the recompute, served series equal the ground truth.
+//!
+//! Short by default (about 30 s of kills); `LT_CHAOS_SECONDS` and `LT_CHAOS_SEED` make it longer
+//! or different (docs/RELIABILITY.md). Runs only when `scripts/it/up.sh` has started the servers.
+
+mod common;
+
+use common::{Children, lambda_trends};
+use model::avro::PostCodec;
+use model::{POSTS_TOPIC, SlotStart};
+use ports::{ConsumerEvent, EventLog, MasterDataset, SpeedTable, ViewStore, ViewTable};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn servers() -> Option<(String, String, String)> {
+    use ports::conformance::server_address;
+    Some((
+        server_address("LT_IT_KAFKA", "Kafka")?,
+        server_address("LT_IT_CASSANDRA", "Cassandra")?,
+        server_address("LT_IT_ZK", "ZooKeeper")?,
+    ))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Pipeline {
+    dir: PathBuf,
+    children: Children,
+    /// Lives started per component, for unique log names.
+    lives: BTreeMap<String, u32>,
+    /// The metrics address of each running speed worker's current life.
+    speed_metrics: BTreeMap<String, String>,
+    /// `lambda_speed_replayed_events_total` of speed-worker lives that have ended.
+    replayed_before: u64,
+    api: String,
+}
+
+impl Pipeline {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = lambda_trends();
+        c.arg("--config")
+            .arg(self.dir.join("lambda-trends.toml"))
+            .args(args)
+            .env("RUST_LOG", "info");
+        c
+    }
+
+    /// Starts (again) the component `name`; returns the name of this life's child.
+    fn start(&mut self, name: &str) -> String {
+        let life = self.lives.entry(name.to_string()).or_default();
+        *life += 1;
+        let child = format!("{name}.{life}");
+        let mut c = match name {
+            "collect" => self.command(&["collect", "--source", "synthetic", "--rate", "1500"]),
+            "ingest" => self.command(&["ingest"]),
+            "serve" => self.command(&["serve"]),
+            _ => {
+                let port = free_port();
+                self.speed_metrics
+                    .insert(name.to_string(), format!("http://127.0.0.1:{port}/metrics"));
+                let mut c = self.command(&["speed"]);
+                c.env("LT__TELEMETRY__LISTEN", format!("127.0.0.1:{port}"));
+                c
+            }
+        };
+        c.env("LT_CHAOS_LIFE", &child);
+        self.children.spawn(&child, c);
+        child
+    }
+
+    fn current(&self, name: &str) -> String {
+        format!("{name}.{}", self.lives[name])
+    }
+
+    /// `kill -9` of the current life of `name`, after reading a speed worker's replay counter.
+    async fn kill(&mut self, name: &str) {
+        if let Some(url) = self.speed_metrics.get(name) {
+            self.replayed_before += replayed(url).await;
+        }
+        let pid = self.children.pid(&self.current(name));
+        let ok = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -9 {name}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.children.exit_status(&self.current(name)).is_none() {
+            assert!(Instant::now() < deadline, "{name} survived kill -9");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The replay counters of the running speed workers plus those of ended lives.
+    async fn replayed_total(&self) -> u64 {
+        let mut total = self.replayed_before;
+        for url in self.speed_metrics.values() {
+            total += replayed(url).await;
+        }
+        total
+    }
+
+    fn run(&self, args: &[&str]) -> (bool, String) {
+        let out = self.command(args).output().unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
+
+    fn status(&self) -> Value {
+        let out = self.command(&["status", "--json"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Panics if a component other than the finished collector has died unasked.
+    fn assert_alive(&mut self) {
+        let finished: Vec<String> = self
+            .lives
+            .iter()
+            .flat_map(|(name, lives)| {
+                let last = *lives;
+                (1..=last)
+                    .filter(move |l| {
+                        *l < last || name == "collect" || name.starts_with("recompute")
+                    })
+                    .map(move |l| format!("{name}.{l}"))
+            })
+            .collect();
+        let finished: Vec<&str> = finished.iter().map(String::as_str).collect();
+        self.children.assert_alive(&finished);
+    }
+}
+
+async fn replayed(url: &str) -> u64 {
+    let Ok(r) = reqwest::get(url).await else {
+        return 0;
+    };
+    r.text()
+        .await
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("lambda_speed_replayed_events_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
+/// Every post in the log, counted per (hashtag, slot): the ground truth; and the records.
+async fn log_truth(log: &Arc<dyn EventLog>) -> (BTreeMap<(String, i64), i64>, u64) {
+    let ends = log.end_offsets(POSTS_TOPIC).await.unwrap();
+    let total: u64 = ends.values().sum();
+    let mut consumer = log
+        .consumer(POSTS_TOPIC, &format!("truth-{}", rand::random::<u32>()))
+        .await
+        .unwrap();
+    let codec = PostCodec::new();
+    let mut truth = BTreeMap::new();
+    let mut read = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while read < total {
+        assert!(Instant::now() < deadline, "read {read} of {total} records");
+        if let ConsumerEvent::Records(rs) = consumer
+            .poll(5000, Duration::from_millis(500))
+            .await
+            .unwrap()
+        {
+            for r in rs {
+                read += 1;
+                let post = codec.decode(&r.value).expect("the collector writes posts");
+                for k in post.hashtag_keys() {
+                    *truth
+                        .entry((k, SlotStart::containing(post.timestamp).0))
+                        .or_default() += 1;
+                }
+            }
+        }
+    }
+    (truth, total)
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn write_config(dir: &Path, kafka: &str, cassandra: &str, zk: &str, port: u16) {
+    let id = format!("{:08x}", rand::random::<u32>());
+    std::fs::write(
+        dir.join("lambda-trends.toml"),
+        format!(
+            r#"data-dir = "{data}"
+[backends]
+event-log = "kafka://{kafka}/lt-chaos-{id}"
+views = "cassandra://{cassandra}/lt_chaos_{id}"
+coordinator = "zk://{zk}/lt-chaos-{id}"
+[collector]
+batch-size = 100
+[speed]
+flush-interval-ms = 300
+[ingest]
+flush-interval-ms = 1000
+[recompute]
+poll-interval-ms = 100
+wait-timeout-secs = 90
+[serving]
+listen = "127.0.0.1:{port}"
+assets-dir = "{data}/no-dashboard"
+"#,
+            data = dir.join("data").display(),
+        ),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_random_the_pipeline_loses_nothing_and_recomputes_to_ground_truth() {
+    let Some((kafka, cassandra, zk)) = servers() else {
+        return;
+    };
+    let seconds: u64 = std::env::var("LT_CHAOS_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    let seed: u64 = std::env::var("LT_CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2021);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    write_config(dir.path(), &kafka, &cassandra, &zk, port);
+    let mut p = Pipeline {
+        dir: dir.path().to_path_buf(),
+        children: Children::new(dir.path()),
+        lives: BTreeMap::new(),
+        speed_metrics: BTreeMap::new(),
+        replayed_before: 0,
+        api: format!("http://127.0.0.1:{port}"),
+    };
+    let (ok, out) = p.run(&["migrate"]);
+    assert!(ok, "{out}");
+    for name in ["speed-a", "speed-b", "ingest", "serve", "collect"] {
+        p.start(name);
+    }
+
+    // The schedule: every 1-3 s one component is killed, and restarted 0.2-1.5 s later.
+    let victims = ["collect", "speed-a", "speed-b", "ingest", "serve"];
+    let mut kills: BTreeMap<&str, u32> = BTreeMap::new();
+    let end = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(rng.random_range(1000..3000))).await;
+        p.assert_alive();
+        let victim = victims[rng.random_range(0..victims.len())];
+        p.kill(victim).await;
+        *kills.entry(victim).or_default() += 1;
+        tokio::time::sleep(Duration::from_millis(rng.random_range(200..1500))).await;
+        p.start(victim);
+    }
+    eprintln!("kills: {kills:?} (seed {seed})");
+
+    // The collector stops for good (SIGTERM: it flushes); the rest catch up.
+    let collector = p.current("collect");
+    let pid = p.children.pid(&collector);
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let s = p.status();
+        let ends = s["log_end_offsets"].as_object().unwrap();
+        let caught_up = p.children.exit_status(&collector).is_some()
+            && ends.iter().all(|(part, e)| {
+                let e = e.as_u64().unwrap();
+                s["speed_committed"][part].as_u64().unwrap_or(0) >= e
+                    && s["master_offsets"][part].as_u64().unwrap_or(0) >= e
+            });
+        if caught_up {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no catch-up after the chaos: {s}\n{}",
+            p.children.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    p.assert_alive();
+
+    let backends = {
+        let raw = kafka::KafkaEventLog::connect(&format!("kafka://{kafka}"), Default::default())
+            .await
+            .unwrap();
+        let cfg = std::fs::read_to_string(dir.path().join("lambda-trends.toml")).unwrap();
+        let ns = cfg
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("event-log = \"kafka://{kafka}/")))
+            .unwrap()
+            .trim_end_matches('"')
+            .to_string();
+        let keyspace = cfg
+            .lines()
+            .find_map(|l| l.strip_prefix("views = \""))
+            .unwrap()
+            .trim_end_matches('"')
+            .to_string();
+        let log: Arc<dyn EventLog> = Arc::new(ports::NamespacedLog::new(raw, &ns).unwrap());
+        let views = cassandra::CassandraViewStore::connect_with(&keyspace, Default::default())
+            .await
+            .unwrap();
+        (log, views)
+    };
+    let (log, views) = backends;
+    let (truth, total) = log_truth(&log).await;
+    assert!(total > 1000, "the collector produced posts ({total})");
+
+    // The master dataset: every offset exactly once.
+    let master = ports::ObjectStoreMasterDataset::local(&dir.path().join("data/master")).unwrap();
+    let manifest = master.manifest().await.unwrap();
+    let ctx = batch_layer::query::session_over(&master, &manifest.files, "master").unwrap();
+    let rows = ctx
+        .sql(r#"SELECT "partition", count(*) AS n, count(DISTINCT "offset") AS d, min("offset") AS lo, max("offset") AS hi FROM master GROUP BY "partition""#)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::{Int64Type, UInt64Type};
+    let mut stored = 0u64;
+    for b in &rows {
+        for i in 0..b.num_rows() {
+            let (n, d) = (
+                b.column(1).as_primitive::<Int64Type>().value(i) as u64,
+                b.column(2).as_primitive::<Int64Type>().value(i) as u64,
+            );
+            let (lo, hi) = (
+                b.column(3).as_primitive::<UInt64Type>().value(i),
+                b.column(4).as_primitive::<UInt64Type>().value(i),
+            );
+            assert_eq!((n, d, lo), (hi + 1, hi + 1, 0), "every offset exactly once");
+            stored += n;
+        }
+    }
+    assert_eq!(stored, total, "the master dataset holds each post once");
+
+    // The speed layer: nothing lost, the overcount within the replay bound.
+    let (first, last) = (
+        truth.keys().map(|(_, s)| *s).min().unwrap(),
+        truth.keys().map(|(_, s)| *s).max().unwrap(),
+    );
+    let speed: BTreeMap<String, i64> = views
+        .hashtag_totals(
+            ViewTable::Speed(SpeedTable::Zero),
+            SlotStart(first),
+            SlotStart(last),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.hashtag, h.count))
+        .collect();
+    let mut true_totals: BTreeMap<String, i64> = BTreeMap::new();
+    for ((tag, _), c) in &truth {
+        *true_totals.entry(tag.clone()).or_default() += c;
+    }
+    let lost: Vec<_> = true_totals
+        .iter()
+        .filter(|(t, c)| speed.get(*t).copied().unwrap_or(0) < **c)
+        .take(10)
+        .collect();
+    assert!(lost.is_empty(), "the speed layer lost counts: {lost:?}");
+    let overcount: i64 = speed.values().sum::<i64>() - true_totals.values().sum::<i64>();
+    let replayed = p.replayed_total().await;
+    eprintln!("posts {total}, speed overcount {overcount}, replayed {replayed}");
+    assert!(
+        overcount as u64 <= replayed,
+        "the overcount ({overcount}) is within the replay bound ({replayed})"
+    );
+
+    // Recomputes killed mid-way, cleaned up with --abort; then one that completes.
+    for _ in 0..2 {
+        let child = "recompute-killed";
+        let life = p.lives.entry(child.to_string()).or_default();
+        *life += 1;
+        let name = format!("{child}.{life}");
+        let c = p.command(&["recompute"]);
+        p.children.spawn(&name, c);
+        tokio::time::sleep(Duration::from_millis(rng.random_range(300..2500))).await;
+        let pid = p.children.pid(&name);
+        Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap();
+        while p.children.exit_status(&name).is_none() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (_, out) = p.run(&["recompute", "--abort"]);
+        eprintln!(
+            "after a killed recompute: {}",
+            out.lines().last().unwrap_or_default()
+        );
+    }
+    let (ok, out) = p.run(&["recompute"]);
+    assert!(
+        ok,
+        "the recompute after the chaos: {out}\n{}",
+        p.children.logs()
+    );
+    let epoch = p.status()["active"]["epoch"].as_u64().unwrap();
+    assert!(epoch >= 1, "{out}");
+    // Serving (restarted several times) follows the flip; then every checked series is exact.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let s: Value = reqwest::get(format!("{}/api/v1/status", p.api))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if s["active"]["epoch"].as_u64() == Some(epoch) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "serving did not see the flip");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut tags: Vec<(&String, &i64)> = true_totals.iter().collect();
+    tags.sort_by_key(|(_, c)| -**c);
+    let mut wrong = Vec::new();
+    for (tag, _) in tags.iter().take(40) {
+        let expected: BTreeMap<i64, i64> = truth
+            .iter()
+            .filter(|((t, _), _)| t == *tag)
+            .map(|((_, s), c)| (*s, *c))
+            .collect();
+        let body: Value = reqwest::get(format!(
+            "{}/api/v1/hashtags/{}/series?from={first}&to={last}",
+            p.api,
+            urlencode(tag)
+        ))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let got: BTreeMap<i64, i64> = body["points"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|pt| (pt["t"].as_i64().unwrap(), pt["count"].as_i64().unwrap()))
+            .collect();
+        if got != expected {
+            wrong.push(format!("#{tag}: served {got:?}, truth {expected:?}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "after the recompute, served series differ:\n{}",
+        wrong.join("\n")
+    );
+    p.assert_alive();
+}
