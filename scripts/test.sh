@@ -5,7 +5,7 @@
 # `lambda-trends up`, the Helm chart (lint, render, offline schema validation, render tests), and a
 # short fuzz run of the parsers (fuzz/).
 # Installs what it needs (npm packages, Debian's chromium, server jars, helm and kubeconform,
-# cargo-fuzz).
+# cargo-fuzz, cargo-deny).
 # Used by .ci/run.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -45,6 +45,9 @@ cargo test --bench freshness
 
 step "Fuzzing: every fuzz target for 15 s from its seeds (scripts/fuzz.sh, its own target directory)"
 scripts/fuzz.sh
+
+step "Dependencies: licences, sources, duplicates (scripts/deny.sh, cargo-deny offline)"
+scripts/deny.sh
 
 step "Helm chart and Kubernetes manifests (scripts/test-helm.sh)"
 scripts/test-helm.sh
