@@ -775,9 +775,9 @@ mod tests {
     fn corrupt_datums_are_bad_datums() {
         let codec = PostCodec::new();
         let mut bytes = POST_HEADER.to_vec();
-        // userid, then a username of length 2 that is not UTF-8.
+        // userid, then a username of length 2 that is not UTF-8: a reason of its own.
         bytes.extend_from_slice(&[0x02, 0x04, 0xFF, 0xFE]);
-        assert_eq!(reason(&codec, &bytes), "bad_datum");
+        assert_eq!(reason(&codec, &bytes), "invalid_utf8");
         let mut bytes = POST_HEADER.to_vec();
         // A string length of -1.
         bytes.extend_from_slice(&[0x02, 0x01]);
