@@ -219,6 +219,7 @@ async fn main() -> Result<()> {
         Command::Up { .. } => up(backends, cfg, shutdown).await,
         Command::Collect { .. } => {
             let metrics = install_metrics();
+            probes(&backends, &[Probe::Log], &shutdown);
             let stats = with_telemetry(&cfg.telemetry, metrics, &shutdown, async {
                 Ok(collector::publisher::run(
                     backends.log.clone(),
@@ -238,6 +239,11 @@ async fn main() -> Result<()> {
         }
         Command::Speed => {
             let metrics = install_metrics();
+            probes(
+                &backends,
+                &[Probe::Log, Probe::Views, Probe::Coordinator],
+                &shutdown,
+            );
             with_telemetry(&cfg.telemetry, metrics, &shutdown, async {
                 Ok(speed_layer::run(backends.clone(), cfg.speed.clone(), shutdown.clone()).await?)
             })
@@ -245,6 +251,7 @@ async fn main() -> Result<()> {
         }
         Command::Ingest => {
             let metrics = install_metrics();
+            probes(&backends, &[Probe::Log], &shutdown);
             with_telemetry(&cfg.telemetry, metrics, &shutdown, async {
                 let compaction = batch_layer::compact::run_periodic(
                     backends.clone(),
@@ -274,6 +281,11 @@ async fn main() -> Result<()> {
         }
         Command::Serve { .. } => {
             let metrics = install_metrics();
+            probes(
+                &backends,
+                &[Probe::Log, Probe::Views, Probe::Coordinator],
+                &shutdown,
+            );
             let actions = admin_actions(&backends, &cfg);
             Ok(serving::run(backends, serving_config(&cfg), metrics, actions, shutdown).await?)
         }
@@ -437,8 +449,33 @@ fn spawn_signal_handler(shutdown: CancellationToken) {
 }
 
 /// `lambda-trends up`: every component in one process.
+/// A backend a component needs, probed for `/readyz` ([`ports::health::spawn_probes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    Log,
+    Views,
+    Coordinator,
+}
+
+fn probes(backends: &Backends, needs: &[Probe], shutdown: &CancellationToken) {
+    ports::health::spawn_probes(
+        backends,
+        ports::health::Needs {
+            log: needs.contains(&Probe::Log),
+            views: needs.contains(&Probe::Views),
+            coordinator: needs.contains(&Probe::Coordinator),
+        },
+        shutdown.clone(),
+    );
+}
+
 async fn up(backends: Backends, cfg: Config, shutdown: CancellationToken) -> Result<()> {
     let metrics = install_metrics();
+    probes(
+        &backends,
+        &[Probe::Log, Probe::Views, Probe::Coordinator],
+        &shutdown,
+    );
     let mut tasks: JoinSet<(&'static str, Result<()>)> = JoinSet::new();
     {
         let (log, codec, c, s) = (

@@ -554,11 +554,21 @@ pub async fn status(State(state): State<Arc<AppState>>) -> ApiResult<serde_json:
                (status = 503, body = Object, description = "Not ready, with the failing backend operations")))]
 pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
     let mut readiness = ports::health::global().readiness();
-    if let Err(e) = state.switch.active().await {
+    // A coordinator that is down may not answer at all: waiting for it would hang the probe.
+    let active = tokio::time::timeout(ports::health::PROBE_EVERY, state.switch.active()).await;
+    let error = match active {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some(format!(
+            "the coordinator did not answer within {:?}",
+            ports::health::PROBE_EVERY
+        )),
+    };
+    if let Some(error) = error {
         readiness.ready = false;
         readiness.problems.push(ports::health::Problem {
             operation: "serving.active_pair".into(),
-            error: e.to_string(),
+            error,
             since: Utc::now(),
             attempts: 1,
         });

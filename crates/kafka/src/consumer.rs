@@ -20,7 +20,7 @@ use ports::{ConsumerEvent, LogConsumer, LogRecord, PortError, Result};
 use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -309,6 +309,21 @@ impl GroupContext {
                     ),
                 },
                 Some(Err(KafkaError::PartitionEOF(_))) => {}
+                // librdkafka reports lost broker connections as consumer errors but reconnects
+                // and goes on fetching by itself: ending the poll with an error would make the
+                // caller back off once per queued report (dozens after an outage) long after the
+                // broker is back. The outage shows on `/readyz` through the backend probe.
+                Some(Err(KafkaError::MessageConsumption(code)))
+                    if matches!(
+                        code,
+                        RDKafkaErrorCode::BrokerTransportFailure
+                            | RDKafkaErrorCode::AllBrokersDown
+                            | RDKafkaErrorCode::Resolve
+                    ) =>
+                {
+                    metrics::counter!("lambda_kafka_consumer_transport_errors_total").increment(1);
+                    tracing::debug!(group = %self.group, error = %code, "Kafka consumer lost a broker connection; librdkafka reconnects.");
+                }
                 Some(Err(e)) => {
                     let Some(req) = slot.take() else {
                         return;

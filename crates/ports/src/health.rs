@@ -119,3 +119,96 @@ mod tests {
         assert!(h.readiness().ready);
     }
 }
+
+/// Which backends a component depends on, for [`spawn_probes`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// The event log.
+    pub log: bool,
+    /// The view store.
+    pub views: bool,
+    /// The coordinator.
+    pub coordinator: bool,
+}
+
+/// How often [`spawn_probes`] asks each backend, and how long it waits for an answer.
+pub const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Asks each backend the component needs for something small every [`PROBE_EVERY`] (the end
+/// offsets of `posts`, one cell of a view table, the active pair), so `/readyz` reports a backend
+/// that is down even while no write is waiting on it (a consumer with nothing to read, a client
+/// library queueing quietly): `probe.<backend>` is failing from the first probe that errs or
+/// takes longer than [`PROBE_EVERY`] until one answers again. Stops with `shutdown`.
+pub fn spawn_probes(
+    backends: &crate::Backends,
+    needs: Needs,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    use crate::{SpeedTable, ViewTable};
+    let backends = backends.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PROBE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.cancelled() => return,
+            }
+            let log = async {
+                if needs.log {
+                    let r = backends
+                        .log
+                        .end_offsets(model::POSTS_TOPIC)
+                        .await
+                        .map(|_| ());
+                    report("probe.event_log", r, &backends.log.describe());
+                }
+            };
+            let views = async {
+                if needs.views {
+                    let slot = model::SlotStart(0);
+                    let r = backends
+                        .views
+                        .read_series(ViewTable::Speed(SpeedTable::Zero), "", slot, slot)
+                        .await
+                        .map(|_| ());
+                    report("probe.view_store", r, &backends.views.describe());
+                }
+            };
+            let coordinator = async {
+                if needs.coordinator {
+                    let r = backends
+                        .coordinator
+                        .get(crate::protocol::ACTIVE_PATH)
+                        .await
+                        .map(|_| ());
+                    report("probe.coordinator", r, &backends.coordinator.describe());
+                }
+            };
+            // Each probe gets the interval to answer; one that does not is as good as down.
+            let timed = |what: &'static str, describe: String| {
+                move |_| {
+                    global().failing(
+                        what,
+                        &format!("{describe} did not answer within {PROBE_EVERY:?}"),
+                    )
+                }
+            };
+            let (a, b, c) = tokio::join!(
+                tokio::time::timeout(PROBE_EVERY, log),
+                tokio::time::timeout(PROBE_EVERY, views),
+                tokio::time::timeout(PROBE_EVERY, coordinator),
+            );
+            a.unwrap_or_else(timed("probe.event_log", backends.log.describe()));
+            b.unwrap_or_else(timed("probe.view_store", backends.views.describe()));
+            c.unwrap_or_else(timed("probe.coordinator", backends.coordinator.describe()));
+        }
+    });
+}
+
+fn report(what: &str, result: crate::Result<()>, describe: &str) {
+    match result {
+        Ok(()) => global().recovered(what),
+        Err(e) => global().failing(what, &format!("{describe}: {e}")),
+    }
+}

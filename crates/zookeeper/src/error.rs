@@ -16,7 +16,9 @@ pub(crate) fn port_error(error: zkc::Error, action: &str, path: &str) -> PortErr
         | E::SessionMoved
         | E::ClientClosed
         | E::Throttled
-        | E::NotReadOnly => PortError::Unavailable(format!(
+        | E::NotReadOnly
+        // The transport's own errors (a connection reset while the ensemble restarts, ...).
+        | E::Custom(_) => PortError::Unavailable(format!(
             "ZooKeeper could not {action} {path}: {error}; retry with backoff (the ensemble may be down, restarting or unreachable)"
         )),
         E::NoAuth | E::AuthFailed | E::InvalidAcl => PortError::Invalid(format!(

@@ -1,0 +1,473 @@
+//! Backend outages (issue 10): with the pipeline running on real servers (`collect`, `speed`,
+//! `ingest`, `serve` as separate processes), Kafka, Cassandra and ZooKeeper are each stopped for
+//! `LT_OUTAGE_SECONDS` (default 30) and started again (`scripts/it/down.sh` / `up.sh`). Checks:
+//! - no component exits; the components that need the missing server report it on `/readyz`
+//!   (503) during the outage, and every `/readyz` is 200 again after it;
+//! - a recompute during the ZooKeeper outage fails with a clear error, and leaves no half flip:
+//!   the active pair is unchanged and no recompute is pending once ZooKeeper is back;
+//! - no acknowledged post is lost: after the collector stops and everything catches up, the
+//!   master dataset holds every post of the log exactly once, the speed view has no hashtag
+//!   below its true count, and after a recompute the served series equal the ground truth.
+//!
+//! It stops and starts the shared test servers, so it must run alone: cargo runs test binaries
+//! one after another, and this binary has one test.
+
+mod common;
+
+use common::{Children, lambda_trends};
+use model::avro::PostCodec;
+use model::{POSTS_TOPIC, SlotStart};
+use ports::{ConsumerEvent, EventLog, MasterDataset, SpeedTable, ViewStore, ViewTable};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn servers() -> Option<(String, String, String)> {
+    use ports::conformance::server_address;
+    Some((
+        server_address("LT_IT_KAFKA", "Kafka")?,
+        server_address("LT_IT_CASSANDRA", "Cassandra")?,
+        server_address("LT_IT_ZK", "ZooKeeper")?,
+    ))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn it_script(script: &str, server: &str) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("bash")
+        .arg(root.join("scripts/it").join(script))
+        .arg(server)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/it/{script} {server}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct Pipeline {
+    dir: PathBuf,
+    children: Children,
+    /// `/readyz` per component.
+    ready: BTreeMap<&'static str, String>,
+    api: String,
+}
+
+impl Pipeline {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = lambda_trends();
+        c.arg("--config")
+            .arg(self.dir.join("lambda-trends.toml"))
+            .args(args)
+            .env("RUST_LOG", "info");
+        c
+    }
+
+    fn status(&self) -> Value {
+        let out = self.command(&["status", "--json"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// `/readyz` status code of each component (0: no answer).
+    async fn readiness(&self) -> BTreeMap<&'static str, u16> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(3))
+            .build()
+            .unwrap();
+        let mut out = BTreeMap::new();
+        for (name, url) in &self.ready {
+            let code = match client.get(url).send().await {
+                Ok(r) => r.status().as_u16(),
+                Err(_) => 0,
+            };
+            out.insert(*name, code);
+        }
+        out
+    }
+}
+
+async fn log_truth(log: &Arc<dyn EventLog>) -> (BTreeMap<(String, i64), i64>, u64) {
+    let ends = log.end_offsets(POSTS_TOPIC).await.unwrap();
+    let total: u64 = ends.values().sum();
+    let mut consumer = log
+        .consumer(POSTS_TOPIC, &format!("truth-{}", rand::random::<u32>()))
+        .await
+        .unwrap();
+    let codec = PostCodec::new();
+    let mut truth = BTreeMap::new();
+    let mut read = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while read < total {
+        assert!(Instant::now() < deadline, "read {read} of {total} records");
+        if let ConsumerEvent::Records(rs) = consumer
+            .poll(5000, Duration::from_millis(500))
+            .await
+            .unwrap()
+        {
+            for r in rs {
+                read += 1;
+                let post = codec.decode(&r.value).expect("the collector writes posts");
+                for k in post.hashtag_keys() {
+                    *truth
+                        .entry((k, SlotStart::containing(post.timestamp).0))
+                        .or_default() += 1;
+                }
+            }
+        }
+    }
+    (truth, total)
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn write_config(dir: &Path, id: &str, kafka: &str, cassandra: &str, zk: &str, port: u16) {
+    std::fs::write(
+        dir.join("lambda-trends.toml"),
+        format!(
+            r#"data-dir = "{data}"
+[backends]
+event-log = "kafka://{kafka}/lt-outage-{id}"
+views = "cassandra://{cassandra}/lt_outage_{id}"
+coordinator = "zk://{zk}/lt-outage-{id}"
+[collector]
+batch-size = 100
+[speed]
+flush-interval-ms = 300
+[ingest]
+flush-interval-ms = 1000
+[recompute]
+poll-interval-ms = 100
+wait-timeout-secs = 20
+[serving]
+listen = "127.0.0.1:{port}"
+assets-dir = "{data}/no-dashboard"
+"#,
+            data = dir.join("data").display(),
+        ),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_backend_down_for_a_while_loses_nothing_and_is_reported() {
+    let Some((kafka, cassandra, zk)) = servers() else {
+        return;
+    };
+    let outage = Duration::from_secs(
+        std::env::var("LT_OUTAGE_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(30),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let id = format!("{:08x}", rand::random::<u32>());
+    let (api, speed_t, ingest_t, collect_t) = (free_port(), free_port(), free_port(), free_port());
+    write_config(dir.path(), &id, &kafka, &cassandra, &zk, api);
+    let mut p = Pipeline {
+        dir: dir.path().to_path_buf(),
+        children: Children::new(dir.path()),
+        ready: BTreeMap::from([
+            ("collect", format!("http://127.0.0.1:{collect_t}/readyz")),
+            ("speed", format!("http://127.0.0.1:{speed_t}/readyz")),
+            ("ingest", format!("http://127.0.0.1:{ingest_t}/readyz")),
+            ("serve", format!("http://127.0.0.1:{api}/readyz")),
+        ]),
+        api: format!("http://127.0.0.1:{api}"),
+    };
+    let out = p.command(&["migrate"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (name, args, port) in [
+        ("speed", vec!["speed"], Some(speed_t)),
+        ("ingest", vec!["ingest"], Some(ingest_t)),
+        ("serve", vec!["serve"], None),
+        (
+            "collect",
+            vec!["collect", "--source", "synthetic", "--rate", "500"],
+            Some(collect_t),
+        ),
+    ] {
+        let mut c = p.command(&args);
+        if let Some(port) = port {
+            c.env("LT__TELEMETRY__LISTEN", format!("127.0.0.1:{port}"));
+        }
+        p.children.spawn(name, c);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while p.readiness().await.values().any(|c| *c != 200) {
+        p.children.assert_alive(&[]);
+        assert!(
+            Instant::now() < deadline,
+            "not ready: {:?}\n{}",
+            p.readiness().await,
+            p.children.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let before = p.status();
+
+    let mut reported: BTreeMap<&str, BTreeMap<&str, u16>> = BTreeMap::new();
+    for server in ["kafka", "cassandra", "zookeeper"] {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        it_script("down.sh", server);
+        let started = Instant::now();
+        let mut seen: BTreeMap<&str, u16> = BTreeMap::new();
+        let mut recompute_err = None;
+        while started.elapsed() < outage {
+            p.children.assert_alive(&[]);
+            let sample = p.readiness().await;
+            eprintln!(
+                "{:>5.1} s without {server}: {sample:?}",
+                started.elapsed().as_secs_f64()
+            );
+            for (name, code) in sample {
+                if code != 200 {
+                    seen.insert(name, code);
+                }
+            }
+            if server == "zookeeper"
+                && recompute_err.is_none()
+                && started.elapsed() > Duration::from_secs(3)
+            {
+                let out = p.command(&["recompute"]).output().unwrap();
+                assert!(
+                    !out.status.success(),
+                    "a recompute without ZooKeeper cannot succeed"
+                );
+                recompute_err = Some(String::from_utf8_lossy(&out.stderr).into_owned());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        it_script("up.sh", server);
+        if let Some(err) = recompute_err {
+            let error = err
+                .lines()
+                .find(|l| l.starts_with("Error:"))
+                .unwrap_or_else(|| panic!("no error line: {err}"));
+            eprintln!("recompute during the ZooKeeper outage: {error}");
+            assert!(
+                error.contains("coordinator") && error.contains("zk://"),
+                "the error names what is missing: {err}"
+            );
+        }
+        // Everything recovers by itself.
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let r = p.readiness().await;
+            if r.values().all(|c| *c == 200) {
+                break;
+            }
+            p.children.assert_alive(&[]);
+            assert!(
+                Instant::now() < deadline,
+                "still not ready after {server} came back: {r:?}\n{}",
+                p.children.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        eprintln!("{server} down for {outage:?}: not ready meanwhile {seen:?}");
+        reported.insert(server, seen);
+    }
+    // Who needs what: the collector, the speed layer and the ingest need Kafka; the speed
+    // layer and serving need Cassandra and ZooKeeper.
+    for (server, component) in [
+        ("kafka", "collect"),
+        ("kafka", "speed"),
+        ("kafka", "ingest"),
+        ("cassandra", "speed"),
+        ("cassandra", "serve"),
+        ("zookeeper", "speed"),
+        ("zookeeper", "serve"),
+    ] {
+        assert!(
+            reported[server].contains_key(component),
+            "{component} did not report the {server} outage on /readyz: {reported:?}"
+        );
+    }
+    // No half flip.
+    let after = p.status();
+    assert_eq!(
+        after["active"], before["active"],
+        "the active pair is unchanged"
+    );
+    assert!(
+        after["speed_state"]["recompute"].is_null(),
+        "no recompute left pending: {after}"
+    );
+
+    // The collector stops (SIGTERM: it flushes); the rest catch up.
+    let pid = p.children.pid("collect");
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let s = p.status();
+        let ends = s["log_end_offsets"].as_object().unwrap();
+        let caught_up = p.children.exit_status("collect").is_some()
+            && ends.iter().all(|(part, e)| {
+                let e = e.as_u64().unwrap();
+                s["speed_committed"][part].as_u64().unwrap_or(0) >= e
+                    && s["master_offsets"][part].as_u64().unwrap_or(0) >= e
+            });
+        if caught_up {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no catch-up: {s}\n{}",
+            p.children.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    p.children.assert_alive(&["collect"]);
+
+    let raw = kafka::KafkaEventLog::connect(&format!("kafka://{kafka}"), Default::default())
+        .await
+        .unwrap();
+    let log: Arc<dyn EventLog> =
+        Arc::new(ports::NamespacedLog::new(raw, &format!("lt-outage-{id}")).unwrap());
+    let views = cassandra::CassandraViewStore::connect_with(
+        &format!("cassandra://{cassandra}/lt_outage_{id}"),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let (truth, total) = log_truth(&log).await;
+    assert!(total > 1000, "posts were collected ({total})");
+
+    let master = ports::ObjectStoreMasterDataset::local(&dir.path().join("data/master")).unwrap();
+    let manifest = master.manifest().await.unwrap();
+    let ctx = batch_layer::query::session_over(&master, &manifest.files, "master").unwrap();
+    let rows = ctx
+        .sql(r#"SELECT "partition", count(*) AS n, count(DISTINCT "offset") AS d, min("offset") AS lo, max("offset") AS hi FROM master GROUP BY "partition""#)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::{Int64Type, UInt64Type};
+    let mut stored = 0u64;
+    for b in &rows {
+        for i in 0..b.num_rows() {
+            let (n, d) = (
+                b.column(1).as_primitive::<Int64Type>().value(i) as u64,
+                b.column(2).as_primitive::<Int64Type>().value(i) as u64,
+            );
+            let (lo, hi) = (
+                b.column(3).as_primitive::<UInt64Type>().value(i),
+                b.column(4).as_primitive::<UInt64Type>().value(i),
+            );
+            assert_eq!((n, d, lo), (hi + 1, hi + 1, 0), "every offset exactly once");
+            stored += n;
+        }
+    }
+    assert_eq!(stored, total, "the master dataset holds every post once");
+
+    let (first, last) = (
+        truth.keys().map(|(_, s)| *s).min().unwrap(),
+        truth.keys().map(|(_, s)| *s).max().unwrap(),
+    );
+    let speed: BTreeMap<String, i64> = views
+        .hashtag_totals(
+            ViewTable::Speed(SpeedTable::Zero),
+            SlotStart(first),
+            SlotStart(last),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.hashtag, h.count))
+        .collect();
+    let mut true_totals: BTreeMap<String, i64> = BTreeMap::new();
+    for ((tag, _), c) in &truth {
+        *true_totals.entry(tag.clone()).or_default() += c;
+    }
+    let lost: Vec<_> = true_totals
+        .iter()
+        .filter(|(t, c)| speed.get(*t).copied().unwrap_or(0) < **c)
+        .take(10)
+        .collect();
+    assert!(lost.is_empty(), "the speed layer lost counts: {lost:?}");
+
+    let out = p.command(&["recompute"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let epoch = p.status()["active"]["epoch"].as_u64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let s: Value = reqwest::get(format!("{}/api/v1/status", p.api))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if s["active"]["epoch"].as_u64() == Some(epoch) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "serving did not see the flip");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut tags: Vec<(&String, &i64)> = true_totals.iter().collect();
+    tags.sort_by_key(|(_, c)| -**c);
+    for (tag, _) in tags.iter().take(30) {
+        let expected: BTreeMap<i64, i64> = truth
+            .iter()
+            .filter(|((t, _), _)| t == *tag)
+            .map(|((_, s), c)| (*s, *c))
+            .collect();
+        let body: Value = reqwest::get(format!(
+            "{}/api/v1/hashtags/{}/series?from={first}&to={last}",
+            p.api,
+            urlencode(tag)
+        ))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let got: BTreeMap<i64, i64> = body["points"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|pt| (pt["t"].as_i64().unwrap(), pt["count"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(got, expected, "#{tag} after the outages and a recompute");
+    }
+    p.children.assert_alive(&["collect"]);
+}
