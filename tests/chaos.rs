@@ -7,8 +7,8 @@
 //!   the bound `lambda_speed_replayed_events_total` gives (summed over every worker's lives);
 //! - after the recompute, served series equal the ground truth.
 //!
-//! Short by default (about 30 s of kills); `LT_CHAOS_SECONDS` and `LT_CHAOS_SEED` make it longer
-//! or different (docs/RELIABILITY.md). Runs only when `scripts/it/up.sh` has started the servers.
+//! Short by default (about 30 s of kills at 1,500 posts/s); `LT_CHAOS_SECONDS`, `LT_CHAOS_RATE`
+//! and `LT_CHAOS_SEED` make it longer, heavier or different (docs/RELIABILITY.md). Runs only when `scripts/it/up.sh` has started the servers.
 
 mod common;
 
@@ -70,7 +70,10 @@ impl Pipeline {
         *life += 1;
         let child = format!("{name}.{life}");
         let mut c = match name {
-            "collect" => self.command(&["collect", "--source", "synthetic", "--rate", "1500"]),
+            "collect" => {
+                let rate = std::env::var("LT_CHAOS_RATE").unwrap_or_else(|_| "1500".into());
+                self.command(&["collect", "--source", "synthetic", "--rate", &rate])
+            }
             "ingest" => self.command(&["ingest"]),
             "serve" => self.command(&["serve"]),
             _ => {
