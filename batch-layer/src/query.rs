@@ -44,17 +44,23 @@ impl Default for QueryLimits {
 /// A DataFusion session bounded by `limits`, with the view UDFs registered.
 pub fn bounded_session(limits: &QueryLimits) -> Result<SessionContext, BatchError> {
     let mut runtime = RuntimeEnvBuilder::new();
+    let mut config = SessionConfig::new().with_batch_size(limits.batch_size.max(1));
     if limits.memory_limit_mb > 0 {
         let bytes =
             usize::try_from(limits.memory_limit_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
         runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
+        // An external sort sets aside memory for merging its spill files (10 MiB by default),
+        // more than a small pool has: keep it to an eighth of the pool so the sort can spill.
+        let reserve = (bytes / 8).min(10 << 20);
+        config = config
+            .with_sort_spill_reservation_bytes(reserve)
+            .with_sort_in_place_threshold_bytes(reserve);
     }
     if !limits.spill_dir.is_empty() {
         runtime = runtime.with_disk_manager_builder(DiskManagerBuilder::default().with_mode(
             DiskManagerMode::Directories(vec![PathBuf::from(&limits.spill_dir)]),
         ));
     }
-    let config = SessionConfig::new().with_batch_size(limits.batch_size.max(1));
     let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
     views::batch::register_udfs(&ctx);
     Ok(ctx)

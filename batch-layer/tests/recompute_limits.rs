@@ -126,7 +126,7 @@ async fn a_tiny_memory_pool_spills_and_gives_the_same_views() {
 
     let spill = tempfile::tempdir().unwrap();
     let tiny = QueryLimits {
-        memory_limit_mb: 1,
+        memory_limit_mb: 3,
         spill_dir: spill.path().to_str().unwrap().into(),
         batch_size: 1024,
     };
@@ -147,7 +147,7 @@ async fn a_tiny_memory_pool_spills_and_gives_the_same_views() {
         table(&backends, BatchTable::B).await,
     );
     assert_eq!(a.len() as u64, rows);
-    assert_eq!(a, b, "the same cells with 1 MiB as without a limit");
+    assert_eq!(a, b, "the same cells with 3 MiB as without a limit");
     let thesis_total: i64 = a
         .iter()
         .filter(|((k, _), _)| model::view::is_thesis_key(k))
@@ -173,7 +173,7 @@ async fn a_tiny_memory_pool_spills_and_gives_the_same_views() {
         &ScanProgress::default(),
     )
     .await
-    .expect_err("1 MiB is not enough without spilling");
+    .expect_err("3 MiB is not enough without spilling");
     assert!(
         err.to_string().to_lowercase().contains("directory"),
         "{err}"
