@@ -18,14 +18,6 @@ const POSTS: u64 = 500;
 /// The longest a component may take to stop.
 const GRACE: Duration = Duration::from_secs(10);
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn command(dir: &Path, args: &[&str]) -> Command {
     let mut c = lambda_trends();
     c.arg("--config")
@@ -84,7 +76,11 @@ fn status(dir: &Path) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_component_stops_on_sigterm_within_ten_seconds_with_its_flush() {
     let dir = tempfile::tempdir().unwrap();
-    let (api, speed_m, ingest_m) = (free_port(), free_port(), free_port());
+    let (api, speed_m, ingest_m) = (
+        common::free_port(),
+        common::free_port(),
+        common::free_port(),
+    );
     std::fs::write(
         dir.path().join("lambda-trends.toml"),
         format!(

@@ -15,32 +15,14 @@
 mod common;
 
 use common::{Children, lambda_trends};
-use model::avro::PostCodec;
-use model::{POSTS_TOPIC, SlotStart};
-use ports::{ConsumerEvent, EventLog, MasterDataset, SpeedTable, ViewStore, ViewTable};
+use model::SlotStart;
+use ports::{EventLog, SpeedTable, ViewStore, ViewTable};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn servers() -> Option<(String, String, String)> {
-    use ports::conformance::server_address;
-    Some((
-        server_address("LT_IT_KAFKA", "Kafka")?,
-        server_address("LT_IT_CASSANDRA", "Cassandra")?,
-        server_address("LT_IT_ZK", "ZooKeeper")?,
-    ))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn it_script(script: &str, server: &str) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -103,50 +85,6 @@ impl Pipeline {
     }
 }
 
-async fn log_truth(log: &Arc<dyn EventLog>) -> (BTreeMap<(String, i64), i64>, u64) {
-    let ends = log.end_offsets(POSTS_TOPIC).await.unwrap();
-    let total: u64 = ends.values().sum();
-    let mut consumer = log
-        .consumer(POSTS_TOPIC, &format!("truth-{}", rand::random::<u32>()))
-        .await
-        .unwrap();
-    let codec = PostCodec::new();
-    let mut truth = BTreeMap::new();
-    let mut read = 0u64;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while read < total {
-        assert!(Instant::now() < deadline, "read {read} of {total} records");
-        if let ConsumerEvent::Records(rs) = consumer
-            .poll(5000, Duration::from_millis(500))
-            .await
-            .unwrap()
-        {
-            for r in rs {
-                read += 1;
-                let post = codec.decode(&r.value).expect("the collector writes posts");
-                for k in post.hashtag_keys() {
-                    *truth
-                        .entry((k, SlotStart::containing(post.timestamp).0))
-                        .or_default() += 1;
-                }
-            }
-        }
-    }
-    (truth, total)
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 fn write_config(dir: &Path, id: &str, kafka: &str, cassandra: &str, zk: &str, port: u16) {
     std::fs::write(
         dir.join("lambda-trends.toml"),
@@ -177,7 +115,7 @@ assets-dir = "{data}/no-dashboard"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_backend_down_for_a_while_loses_nothing_and_is_reported() {
-    let Some((kafka, cassandra, zk)) = servers() else {
+    let Some((kafka, cassandra, zk)) = common::real_servers() else {
         return;
     };
     let outage = Duration::from_secs(
@@ -188,7 +126,12 @@ async fn each_backend_down_for_a_while_loses_nothing_and_is_reported() {
     );
     let dir = tempfile::tempdir().unwrap();
     let id = format!("{:08x}", rand::random::<u32>());
-    let (api, speed_t, ingest_t, collect_t) = (free_port(), free_port(), free_port(), free_port());
+    let (api, speed_t, ingest_t, collect_t) = (
+        common::free_port(),
+        common::free_port(),
+        common::free_port(),
+        common::free_port(),
+    );
     write_config(dir.path(), &id, &kafka, &cassandra, &zk, api);
     let mut p = Pipeline {
         dir: dir.path().to_path_buf(),
@@ -364,37 +307,10 @@ async fn each_backend_down_for_a_while_loses_nothing_and_is_reported() {
     )
     .await
     .unwrap();
-    let (truth, total) = log_truth(&log).await;
+    let (truth, total) = common::log_truth(&log).await;
     assert!(total > 1000, "posts were collected ({total})");
 
-    let master = ports::ObjectStoreMasterDataset::local(&dir.path().join("data/master")).unwrap();
-    let manifest = master.manifest().await.unwrap();
-    let ctx = batch_layer::query::session_over(&master, &manifest.files, "master").unwrap();
-    let rows = ctx
-        .sql(r#"SELECT "partition", count(*) AS n, count(DISTINCT "offset") AS d, min("offset") AS lo, max("offset") AS hi FROM master GROUP BY "partition""#)
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    use datafusion::arrow::array::AsArray;
-    use datafusion::arrow::datatypes::{Int64Type, UInt64Type};
-    let mut stored = 0u64;
-    for b in &rows {
-        for i in 0..b.num_rows() {
-            let (n, d) = (
-                b.column(1).as_primitive::<Int64Type>().value(i) as u64,
-                b.column(2).as_primitive::<Int64Type>().value(i) as u64,
-            );
-            let (lo, hi) = (
-                b.column(3).as_primitive::<UInt64Type>().value(i),
-                b.column(4).as_primitive::<UInt64Type>().value(i),
-            );
-            assert_eq!((n, d, lo), (hi + 1, hi + 1, 0), "every offset exactly once");
-            stored += n;
-        }
-    }
-    assert_eq!(stored, total, "the master dataset holds every post once");
+    common::assert_master_exactly_once(&dir.path().join("data/master"), total).await;
 
     let (first, last) = (
         truth.keys().map(|(_, s)| *s).min().unwrap(),
@@ -454,7 +370,7 @@ async fn each_backend_down_for_a_while_loses_nothing_and_is_reported() {
         let body: Value = reqwest::get(format!(
             "{}/api/v1/hashtags/{}/series?from={first}&to={last}",
             p.api,
-            urlencode(tag)
+            common::urlencode(tag)
         ))
         .await
         .unwrap()

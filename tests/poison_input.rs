@@ -130,14 +130,6 @@ fn log_records(codec: &PostCodec) -> Log {
     (records, truth, expected_dead)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Pipeline {
     dir: std::path::PathBuf,
     children: Children,
@@ -181,16 +173,7 @@ async fn metric(url: &str, name: &str, reason: &str) -> u64 {
 
 async fn served_series(api: &str, tag: &str) -> BTreeMap<i64, i64> {
     let from = chrono::Utc::now().timestamp_millis() - 2 * 3_600_000;
-    let tag: String = tag
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
+    let tag = common::urlencode(tag);
     let body: Value = reqwest::get(format!("{api}/api/v1/hashtags/{tag}/series?from={from}"))
         .await
         .unwrap()
@@ -257,7 +240,11 @@ async fn dead_letters(log: &Arc<dyn EventLog>, want: usize) -> Vec<(String, Vec<
 async fn poison_run(dir: &Path, backends: &str, log: Arc<dyn EventLog>) {
     let codec = PostCodec::new();
     let (records, truth, expected_dead) = log_records(&codec);
-    let (api, speed_m, ingest_m) = (free_port(), free_port(), free_port());
+    let (api, speed_m, ingest_m) = (
+        common::free_port(),
+        common::free_port(),
+        common::free_port(),
+    );
     std::fs::write(
         dir.join("lambda-trends.toml"),
         format!(
@@ -395,12 +382,7 @@ async fn poison_is_dead_lettered_and_the_good_posts_stay_exact_embedded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_is_dead_lettered_and_the_good_posts_stay_exact_on_real_servers() {
-    use ports::conformance::server_address;
-    let (Some(kafka), Some(cassandra), Some(zk)) = (
-        server_address("LT_IT_KAFKA", "Kafka"),
-        server_address("LT_IT_CASSANDRA", "Cassandra"),
-        server_address("LT_IT_ZK", "ZooKeeper"),
-    ) else {
+    let Some((kafka, cassandra, zk)) = common::real_servers() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

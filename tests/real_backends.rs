@@ -33,15 +33,6 @@ const WORDS: [&str; 8] = [
     "datafusion",
 ];
 
-fn servers() -> Option<(String, String, String)> {
-    use ports::conformance::server_address;
-    Some((
-        server_address("LT_IT_KAFKA", "Kafka")?,
-        server_address("LT_IT_CASSANDRA", "Cassandra")?,
-        server_address("LT_IT_ZK", "ZooKeeper")?,
-    ))
-}
-
 /// The components, killed when the test ends however it ends.
 struct Processes {
     dir: PathBuf,
@@ -139,7 +130,7 @@ async fn served(base: &str, tag: &str) -> (u64, BTreeMap<i64, i64>) {
     let from = chrono::Utc::now().timestamp_millis() - 2 * 3_600_000;
     let url = format!(
         "{base}/api/v1/hashtags/{}/series?from={from}",
-        urlencode(tag)
+        common::urlencode(tag)
     );
     let body: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
     let points = body["points"]
@@ -152,21 +143,9 @@ async fn served(base: &str, tag: &str) -> (u64, BTreeMap<i64, i64>) {
     (body["epoch"].as_u64().unwrap(), series)
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipeline_across_real_servers_is_exact_through_rebalances_and_flips() {
-    let Some((kafka, cassandra, zk)) = servers() else {
+    let Some((kafka, cassandra, zk)) = common::real_servers() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -129,3 +129,109 @@ impl Drop for Children {
         }
     }
 }
+
+/// A TCP port free on 127.0.0.1 right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Percent-encodes everything but ASCII letters and digits (a hashtag in a URL path).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The addresses of the real Kafka, Cassandra and ZooKeeper from `scripts/it/up.sh`, if up.
+pub fn real_servers() -> Option<(String, String, String)> {
+    use ports::conformance::server_address;
+    Some((
+        server_address("LT_IT_KAFKA", "Kafka")?,
+        server_address("LT_IT_CASSANDRA", "Cassandra")?,
+        server_address("LT_IT_ZK", "ZooKeeper")?,
+    ))
+}
+
+/// The ground truth of everything in the log's `posts`: the count per (hashtag key, slot), and
+/// the number of records.
+pub async fn log_truth(
+    log: &std::sync::Arc<dyn ports::EventLog>,
+) -> (std::collections::BTreeMap<(String, i64), i64>, u64) {
+    use std::time::{Duration, Instant};
+    let ends = log.end_offsets(model::POSTS_TOPIC).await.unwrap();
+    let total: u64 = ends.values().sum();
+    let mut consumer = log
+        .consumer(
+            model::POSTS_TOPIC,
+            &format!("truth-{}", rand::random::<u32>()),
+        )
+        .await
+        .unwrap();
+    let codec = model::avro::PostCodec::new();
+    let mut truth = std::collections::BTreeMap::new();
+    let mut read = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while read < total {
+        assert!(Instant::now() < deadline, "read {read} of {total} records");
+        if let ports::ConsumerEvent::Records(rs) = consumer
+            .poll(5000, Duration::from_millis(500))
+            .await
+            .unwrap()
+        {
+            for r in rs {
+                read += 1;
+                let post = codec.decode(&r.value).expect("the collector writes posts");
+                for k in post.hashtag_keys() {
+                    *truth
+                        .entry((k, model::SlotStart::containing(post.timestamp).0))
+                        .or_default() += 1;
+                }
+            }
+        }
+    }
+    (truth, total)
+}
+
+/// Panics unless the local master dataset in `master_dir` holds every offset of every
+/// partition exactly once, `total` rows in all.
+pub async fn assert_master_exactly_once(master_dir: &Path, total: u64) {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::{Int64Type, UInt64Type};
+    use ports::MasterDataset;
+    let master = ports::ObjectStoreMasterDataset::local(master_dir).unwrap();
+    let manifest = master.manifest().await.unwrap();
+    let ctx = batch_layer::query::session_over(&master, &manifest.files, "master").unwrap();
+    let rows = ctx
+        .sql(r#"SELECT "partition", count(*) AS n, count(DISTINCT "offset") AS d, min("offset") AS lo, max("offset") AS hi FROM master GROUP BY "partition""#)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let mut stored = 0u64;
+    for b in &rows {
+        for i in 0..b.num_rows() {
+            let (n, d) = (
+                b.column(1).as_primitive::<Int64Type>().value(i) as u64,
+                b.column(2).as_primitive::<Int64Type>().value(i) as u64,
+            );
+            let (lo, hi) = (
+                b.column(3).as_primitive::<UInt64Type>().value(i),
+                b.column(4).as_primitive::<UInt64Type>().value(i),
+            );
+            assert_eq!((n, d, lo), (hi + 1, hi + 1, 0), "every offset exactly once");
+            stored += n;
+        }
+    }
+    assert_eq!(stored, total, "the master dataset holds every post once");
+}
