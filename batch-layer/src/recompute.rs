@@ -26,6 +26,9 @@ pub struct RecomputeConfig {
     /// Seconds to wait for the speed workers' handshake and for ingestion to reach the cut,
     /// before giving up with an error that names what is missing.
     pub wait_timeout_secs: u64,
+    /// A recompute renews its lease in the coordinator every quarter of this; one whose lease
+    /// is older (its process died) is abandoned by the next recompute, which then starts.
+    pub lease_timeout_secs: u64,
     /// How often progress is checked while waiting, milliseconds.
     pub poll_interval_ms: u64,
     /// Rows per batch-view write call (one transaction in the embedded store, concurrent
@@ -56,6 +59,7 @@ impl Default for RecomputeConfig {
     fn default() -> Self {
         RecomputeConfig {
             wait_timeout_secs: 120,
+            lease_timeout_secs: 60,
             poll_interval_ms: 200,
             write_chunk_rows: 50_000,
             every_minutes: 5,
@@ -150,6 +154,8 @@ pub struct Recompute {
     write_chunk_rows: usize,
     limits: QueryLimits,
     progress: Arc<ScanProgress>,
+    /// Stops the lease renewal when the recompute ends or is dropped.
+    _lease: tokio_util::sync::DropGuard,
 }
 
 impl Recompute {
@@ -180,8 +186,18 @@ impl Recompute {
         cfg: &RecomputeConfig,
     ) -> Result<Recompute, BatchError> {
         let partitions = backends.log.ensure_topic(POSTS_TOPIC).await?;
+        let lease_timeout = Duration::from_secs(cfg.lease_timeout_secs.max(1));
+        switch.take_over_stale(lease_timeout).await?;
         let info = switch.begin_recompute(partitions, views, shadow).await?;
+        switch.renew_lease(&info).await?;
         tracing::info!(epoch = info.epoch.0, speed = %info.speed, batch = %info.batch, shadow, views = views.views.len(), "Recompute started.");
+        let lease = CancellationToken::new();
+        tokio::spawn(renew_lease(
+            switch.clone(),
+            info.clone(),
+            lease_timeout / 4,
+            lease.clone(),
+        ));
         Ok(Recompute {
             backends: backends.clone(),
             switch,
@@ -189,6 +205,7 @@ impl Recompute {
             write_chunk_rows: cfg.write_chunk_rows.max(1),
             limits: cfg.limits(),
             progress: Arc::default(),
+            _lease: lease.drop_guard(),
         })
     }
 
@@ -261,6 +278,30 @@ impl Recompute {
         self.switch.end_recompute().await?;
         tracing::warn!(epoch = self.info.epoch.0, "Recompute abandoned.");
         Ok(())
+    }
+}
+
+/// Renews the lease of the recompute `info` every `every` until `stop`. Failures are logged
+/// (and retried at the next tick): a lease left to expire lets another run take over, after
+/// which this one can no longer mark its batch table ready or flip.
+async fn renew_lease(
+    switch: LambdaSwitch,
+    info: RecomputeInfo,
+    every: Duration,
+    stop: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every.max(Duration::from_millis(250)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.cancelled() => return,
+        }
+        if let Err(error) = switch.renew_lease(&info).await {
+            metrics::counter!("lambda_batch_lease_renewal_failures_total").increment(1);
+            tracing::warn!(%error, epoch = info.epoch.0, "Could not renew the recompute's lease.");
+        }
     }
 }
 

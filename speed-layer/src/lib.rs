@@ -11,8 +11,9 @@
 //! Records that cannot be decoded go to the `posts-dlq` topic with the reason in headers, and
 //! are counted; they never stop the worker.
 //!
-//! Records a crashed worker may already have counted are re-read and counted in
-//! `lambda_speed_replayed_events_total` ([`replay`]).
+//! Records a crashed worker had already counted are re-read and counted in
+//! `lambda_speed_replayed_events_total` (those it may have counted, because it died while writing
+//! them, in `lambda_speed_maybe_replayed_events_total`); see [`replay`].
 
 pub mod replay;
 
@@ -24,6 +25,7 @@ use ports::{
     Backends, ConsumerEvent, LambdaSwitch, LogConsumer, LogRecord, NewRecord, PortError, SlotCount,
     SpeedState, SpeedTable,
 };
+use replay::{Seen, Stage, Tally};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -91,8 +93,12 @@ pub struct SpeedWorker {
     watermarks: BTreeMap<u32, i64>,
     /// Where each window's increments end, recorded before they are written.
     marks: replay::ReplayMarks,
-    /// Per partition: records below this offset may have been counted by a crashed worker.
-    replay_until: BTreeMap<u32, u64>,
+    /// Per partition: the mark left by earlier workers, while records it speaks of are re-read.
+    replay_until: BTreeMap<u32, replay::Mark>,
+    /// Per partition: the offset the current window started at.
+    window_starts: Offsets,
+    /// Re-read records of the current window, reported once its write has landed.
+    tally: Tally,
 }
 
 impl SpeedWorker {
@@ -124,6 +130,8 @@ impl SpeedWorker {
             watermarks: BTreeMap::new(),
             marks,
             replay_until: BTreeMap::new(),
+            window_starts: Offsets::new(),
+            tally: Tally::default(),
         })
     }
 
@@ -144,17 +152,23 @@ impl SpeedWorker {
                 for p in &partitions {
                     let from = committed.get(p).copied().unwrap_or(0);
                     self.positions.insert(*p, from);
-                    let marked = self.marks.load(*p).await?;
-                    if let Some(until) = marked.filter(|m| *m > from) {
+                    self.window_starts.insert(*p, from);
+                    let marks = &self.marks;
+                    let mark =
+                        retry_until_shutdown("replay mark", &self.shutdown, || marks.load(*p))
+                            .await?;
+                    if let Some(mark) = mark.filter(|m| m.until() > from) {
                         tracing::warn!(
                             partition = p,
                             from,
-                            until,
+                            written_until = mark.done.max(from),
+                            interrupted_writes = ?mark.writing,
                             "A previous worker stopped between writing increments and committing \
-                             them: these records may be counted twice until the next recompute \
-                             (lambda_speed_replayed_events_total)."
+                             them: these records are counted twice until the next recompute \
+                             (lambda_speed_replayed_events_total, \
+                             lambda_speed_maybe_replayed_events_total)."
                         );
-                        self.replay_until.insert(*p, until);
+                        self.replay_until.insert(*p, mark);
                     }
                 }
                 tracing::info!(?partitions, "Speed worker assigned partitions.");
@@ -166,6 +180,7 @@ impl SpeedWorker {
                     self.positions.remove(p);
                     self.watermarks.remove(p);
                     self.replay_until.remove(p);
+                    self.window_starts.remove(p);
                     self.marks.release(*p);
                 }
                 tracing::info!(?partitions, "Speed worker released partitions.");
@@ -185,23 +200,28 @@ impl SpeedWorker {
 
     fn count(&mut self, r: &LogRecord) {
         self.positions.insert(r.partition, r.offset + 1);
-        if let Some(&until) = self.replay_until.get(&r.partition) {
-            if r.offset < until {
-                metrics::counter!("lambda_speed_replayed_events_total").increment(1);
-            } else {
+        let seen = match self.replay_until.get(&r.partition) {
+            Some(mark) if r.offset < mark.until() => mark.classify(r.offset),
+            Some(_) => {
                 self.replay_until.remove(&r.partition);
+                Seen::default()
             }
-        }
+            None => Seen::default(),
+        };
+        self.tally.record(seen);
         match self.codec.decode(&r.value) {
             Ok(post) => {
                 let keys = post.hashtag_keys();
                 for table in SpeedTable::ALL {
                     if self.state.phase(table).admits(r.partition, r.offset) {
-                        self.pending[table.index()].add_post(
+                        let added = self.pending[table.index()].add_post(
                             self.state.views_of(table),
                             &post,
                             &keys,
                         );
+                        if !seen.is_new() {
+                            self.tally.add(table.index(), seen, added);
+                        }
                     }
                 }
                 self.note_lateness(r.partition, post.timestamp);
@@ -252,12 +272,17 @@ impl SpeedWorker {
     /// then records this worker's protocol duties and takes the state for the next window.
     pub async fn flush(&mut self) -> Result<(), SpeedError> {
         let started = Instant::now();
-        if self.records_in_window > 0 {
-            // Before anything of this window is written: where it ends (see `replay`).
-            for (&p, &end) in &self.positions {
-                let marks = &self.marks;
-                retry_until_shutdown("replay mark", &self.shutdown, || marks.mark(p, end)).await?;
-            }
+        // The offset range each partition's window covers (see `replay`).
+        let windows: BTreeMap<u32, (u64, u64)> = self
+            .positions
+            .iter()
+            .map(|(&p, &end)| (p, (self.window_starts.get(&p).copied().unwrap_or(0), end)))
+            .filter(|(_, (from, end))| end > from)
+            .collect();
+        if !windows.is_empty() {
+            self.marks
+                .record(Stage::Writing, &windows, &self.shutdown)
+                .await?;
         }
         for table in SpeedTable::ALL {
             let agg = &self.pending[table.index()];
@@ -281,6 +306,13 @@ impl SpeedWorker {
             metrics::counter!("lambda_speed_sent_increments_total", "table" => table.name())
                 .increment(cells.len() as u64);
             self.pending[table.index()].clear();
+        }
+        if !windows.is_empty() {
+            // Every increment of the window is written; the offsets are not committed yet.
+            self.report_replays();
+            self.marks
+                .record(Stage::Written, &windows, &self.shutdown)
+                .await?;
         }
         if !self.dead_letters.is_empty() {
             let dlq = std::mem::take(&mut self.dead_letters);
@@ -306,7 +338,35 @@ impl SpeedWorker {
         metrics::histogram!("lambda_speed_flush_seconds").record(started.elapsed().as_secs_f64());
         self.records_in_window = 0;
         self.window_started = Instant::now();
+        self.window_starts = self.positions.clone();
         Ok(())
+    }
+
+    /// Reports what the window just written re-counted: in the metrics, and in a log line
+    /// written before the mark that makes it count (so it survives a `kill -9`).
+    fn report_replays(&mut self) {
+        let t = std::mem::take(&mut self.tally);
+        if t.is_empty() {
+            return;
+        }
+        metrics::counter!("lambda_speed_replayed_events_total").increment(t.events);
+        metrics::counter!("lambda_speed_maybe_replayed_events_total").increment(t.maybe_events);
+        for table in SpeedTable::ALL {
+            let (surely, maybe) = t.counts[table.index()];
+            metrics::counter!("lambda_speed_replayed_counts_total", "table" => table.name())
+                .increment(surely);
+            metrics::counter!("lambda_speed_maybe_replayed_counts_total", "table" => table.name())
+                .increment(maybe);
+        }
+        tracing::info!(
+            replayed_events = t.events,
+            maybe_replayed_events = t.maybe_events,
+            replayed_counts_0 = t.counts[0].0,
+            maybe_replayed_counts_0 = t.counts[0].1,
+            replayed_counts_1 = t.counts[1].0,
+            maybe_replayed_counts_1 = t.counts[1].1,
+            "Re-counted records an earlier worker had counted or was counting."
+        );
     }
 
     /// The next offset to read per assigned partition.

@@ -540,6 +540,78 @@ pub async fn protocol(coord: Arc<dyn Coordinator>) {
             .collect::<Vec<_>>(),
         vec!["flip", "rollback"]
     );
+
+    // A recompute whose owner died: its lease expires and the next run takes it over.
+    let dead = switch
+        .begin_recompute(2, &model::ViewSet::default(), false)
+        .await
+        .unwrap();
+    switch.renew_lease(&dead).await.expect("renew");
+    let minute = std::time::Duration::from_secs(60);
+    assert!(switch.stale_recompute(minute).await.unwrap().is_none());
+    assert!(switch.take_over_stale(minute).await.unwrap().is_none());
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let timeout = std::time::Duration::from_millis(10);
+    let (stale, _) = switch
+        .stale_recompute(timeout)
+        .await
+        .unwrap()
+        .expect("its lease is older than the timeout");
+    assert!(stale.same_run(&dead));
+    let taken = switch.take_over_stale(timeout).await.unwrap();
+    assert!(taken.is_some_and(|t| t.same_run(&dead)), "taken over");
+    assert!(switch.speed_state().await.unwrap().recompute.is_none());
+    assert!(
+        switch.take_over_stale(timeout).await.unwrap().is_none(),
+        "only once"
+    );
+    // The next run starts; the dead one, were it only paused, can no longer finish.
+    let next = switch
+        .begin_recompute(2, &model::ViewSet::default(), false)
+        .await
+        .expect("the next recompute starts");
+    assert_eq!(next.epoch, dead.epoch);
+    switch
+        .renew_lease(&next)
+        .await
+        .expect("the new run holds the lease");
+    assert!(matches!(
+        switch.renew_lease(&dead).await,
+        Err(PortError::Conflict(_))
+    ));
+    assert!(matches!(
+        switch.mark_batch_ready(&dead, &cut).await,
+        Err(PortError::Conflict(_))
+    ));
+    assert!(matches!(
+        switch.flip(&dead, &cut).await,
+        Err(PortError::Conflict(_))
+    ));
+    assert!(
+        switch
+            .abort_recompute()
+            .await
+            .unwrap()
+            .is_some_and(|a| a.same_run(&next))
+    );
+
+    // A shadow pair waiting for its flip has no owner to lose: never stale.
+    let shadow = switch
+        .begin_recompute(2, &model::ViewSet::default(), true)
+        .await
+        .unwrap();
+    switch.mark_batch_ready(&shadow, &cut).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert!(switch.take_over_stale(timeout).await.unwrap().is_none());
+    switch.abort_recompute().await.unwrap();
+    let history = switch.history(10).await.unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .map(|h| h.action.as_str())
+            .collect::<Vec<_>>(),
+        vec!["flip", "rollback", "abort", "abort", "shadow", "abort"]
+    );
 }
 
 /// [`MasterDataset`]: appends publish files and offsets atomically; stale bases conflict.

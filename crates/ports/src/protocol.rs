@@ -38,6 +38,8 @@ pub const ACTIVE_PATH: &str = "/lambda-trends/active";
 pub const SPEED_PATH: &str = "/lambda-trends/speed";
 /// Prefix of the flip history (the audit log).
 pub const FLIPS_PREFIX: &str = "/lambda-trends/flips";
+/// The lease of the recompute in progress: its owner renews it while it runs.
+pub const LEASE_PATH: &str = "/lambda-trends/recompute-lease";
 
 /// How many times a compare-and-set is retried after a lost race before giving up.
 const CAS_ATTEMPTS: usize = 64;
@@ -150,6 +152,12 @@ pub struct RecomputeInfo {
 }
 
 impl RecomputeInfo {
+    /// Whether `other` is the same run (not merely a recompute to the same epoch started again
+    /// after this one was abandoned).
+    pub fn same_run(&self, other: &RecomputeInfo) -> bool {
+        self.epoch == other.epoch && self.started_at == other.started_at
+    }
+
     /// The pair this recompute makes, at `cut`.
     pub fn pair(&self, cut: &Offsets) -> ActivePair {
         ActivePair {
@@ -162,6 +170,27 @@ impl RecomputeInfo {
             flipped_at: None,
             previous: None,
         }
+    }
+}
+
+/// The lease of a recompute in progress (at [`LEASE_PATH`]): its owner renews it every few
+/// seconds. A recompute whose lease has not been renewed for the lease timeout belongs to a
+/// process that died; the next recompute takes it over ([`LambdaSwitch::take_over_stale`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecomputeLease {
+    /// The run it belongs to: the recompute's epoch and start time.
+    pub epoch: Epoch,
+    /// When that recompute started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// Who runs it.
+    pub owner: String,
+    /// When the owner last renewed it.
+    pub renewed_at: Option<DateTime<Utc>>,
+}
+
+impl RecomputeLease {
+    fn of(&self, info: &RecomputeInfo) -> bool {
+        self.epoch == info.epoch && self.started_at == Some(info.started_at)
     }
 }
 
@@ -548,6 +577,17 @@ impl LambdaSwitch {
 
     /// Step 4: makes (B', S') active with `cut`, ends the recompute, records the flip.
     pub async fn flip(&self, info: &RecomputeInfo, cut: &Offsets) -> Result<ActivePair> {
+        if !self
+            .speed_state()
+            .await?
+            .recompute
+            .is_some_and(|r| r.same_run(info))
+        {
+            return Err(PortError::Conflict(format!(
+                "the recompute to epoch {} started at {} is no longer in progress (aborted or taken over)",
+                info.epoch.0, info.started_at
+            )));
+        }
         let expected_epoch = Epoch(info.epoch.0 - 1);
         let pair = self
             .update::<ActivePair, _>(ACTIVE_PATH, |a| {
@@ -575,7 +615,7 @@ impl LambdaSwitch {
     /// [`LambdaSwitch::flip_shadow`]; its pair keeps counting live meanwhile.
     pub async fn mark_batch_ready(&self, info: &RecomputeInfo, cut: &Offsets) -> Result<()> {
         self.update::<SpeedState, _>(SPEED_PATH, |s| match &s.recompute {
-            Some(r) if r.epoch == info.epoch => {
+            Some(r) if r.same_run(info) => {
                 let mut next = s.clone();
                 if let Some(r) = next.recompute.as_mut() {
                     r.batch_ready = Some(cut.clone());
@@ -625,6 +665,87 @@ impl LambdaSwitch {
         })
         .await?;
         Ok(())
+    }
+
+    /// Renews the lease of the recompute `info` (its owner calls this every few seconds).
+    /// Fails with a conflict if another run holds the lease.
+    pub async fn renew_lease(&self, info: &RecomputeInfo) -> Result<()> {
+        let owner = self.actor.clone();
+        self.update::<RecomputeLease, _>(LEASE_PATH, |l| {
+            let stale_or_ours = l.of(info) || l.started_at.is_none_or(|s| s < info.started_at);
+            if !stale_or_ours {
+                return Err(PortError::Conflict(format!(
+                    "the recompute lease belongs to another run (epoch {}, owner {})",
+                    l.epoch.0, l.owner
+                )));
+            }
+            Ok(Some(RecomputeLease {
+                epoch: info.epoch,
+                started_at: Some(info.started_at),
+                owner: owner.clone(),
+                renewed_at: Some(Utc::now()),
+            }))
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// The recompute in progress, if its owner has stopped: its lease (or, without one, its
+    /// start) is older than `timeout`. A shadow pair waiting for its flip has no owner and is
+    /// never stale. Returns it with how long ago it was last heard of.
+    pub async fn stale_recompute(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<Option<(RecomputeInfo, chrono::TimeDelta)>> {
+        let Some(info) = self.speed_state().await?.recompute else {
+            return Ok(None);
+        };
+        if info.shadow && info.batch_ready.is_some() {
+            return Ok(None);
+        }
+        let (lease, _) = self.read::<RecomputeLease>(LEASE_PATH).await?;
+        let heard = match lease.renewed_at {
+            Some(at) if lease.of(&info) => at,
+            _ => info.started_at,
+        };
+        let silent = Utc::now() - heard;
+        let timeout = chrono::TimeDelta::from_std(timeout).unwrap_or(chrono::TimeDelta::MAX);
+        Ok((silent > timeout).then_some((info, silent)))
+    }
+
+    /// Abandons the recompute in progress if its owner has stopped ([`Self::stale_recompute`]),
+    /// recording an `abort` in the history; returns it. A recompute left behind by a killed
+    /// process so never blocks the next one for longer than `timeout`.
+    pub async fn take_over_stale(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<Option<RecomputeInfo>> {
+        let Some((stale, silent)) = self.stale_recompute(timeout).await? else {
+            return Ok(None);
+        };
+        let mut ended = false;
+        self.update::<SpeedState, _>(SPEED_PATH, |s| {
+            ended = s.recompute.as_ref().is_some_and(|r| r.same_run(&stale));
+            Ok(ended.then(|| SpeedState {
+                recompute: None,
+                ..s.clone()
+            }))
+        })
+        .await?;
+        if !ended {
+            // Someone else took it over first, or it moved on meanwhile.
+            return Ok(None);
+        }
+        tracing::warn!(
+            epoch = stale.epoch.0,
+            owner = stale.actor.as_deref().unwrap_or("unknown"),
+            started_at = %stale.started_at,
+            silent_secs = silent.num_seconds(),
+            "Took over a recompute whose owner stopped renewing its lease; it is abandoned."
+        );
+        let active = self.active().await?;
+        self.record_history("abort", &active).await;
+        Ok(Some(stale))
     }
 
     /// Abandons the recompute in progress on request, and records it in the history.

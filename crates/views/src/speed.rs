@@ -25,9 +25,12 @@ impl SlotAggregator {
     }
 
     /// Counts one post, whose distinct hashtag keys are `keys`, in every live view of `views`
-    /// ([`model::ViewDef::cell`]: the same cells the batch layer computes).
-    pub fn add_post(&mut self, views: &ViewSet, post: &Post, keys: &[String]) {
+    /// ([`model::ViewDef::cell`]: the same cells the batch layer computes). Returns the sum of
+    /// the increments it added (the post's keys times the live views).
+    pub fn add_post(&mut self, views: &ViewSet, post: &Post, keys: &[String]) -> u64 {
+        let mut added = 0;
         for view in views.live() {
+            added += keys.len() as u64;
             if view.is_thesis() {
                 let slot = SlotStart::containing(post.timestamp);
                 for key in keys {
@@ -40,6 +43,7 @@ impl SlotAggregator {
             }
         }
         self.posts += 1;
+        added
     }
 
     /// Counts one post whose keys and slot are already known (the thesis view alone).

@@ -84,7 +84,7 @@ async fn protocol_conforms_on_zookeeper() {
     conformance::protocol(coord.clone()).await;
 
     let raw = raw_client(&addr).await;
-    for doc in ["active", "speed"] {
+    for doc in ["active", "speed", "recompute-lease"] {
         assert!(
             raw.check_stat(&format!("{chroot}/lambda-trends/{doc}"))
                 .await
@@ -97,7 +97,11 @@ async fn protocol_conforms_on_zookeeper() {
         .list_children(&format!("{chroot}/lambda-trends/flips"))
         .await
         .unwrap();
-    assert_eq!(flips.len(), 2, "one sequential znode per flip or rollback");
+    assert_eq!(
+        flips.len(),
+        6,
+        "one sequential znode per flip, rollback, shadow pair or abort"
+    );
     let history = coord
         .children(&format!("{}/", ports::protocol::FLIPS_PREFIX), 10)
         .await

@@ -100,6 +100,7 @@ every-minutes = {{ int64 $v.compact.everyMinutes }}
 
 [recompute]
 wait-timeout-secs = {{ int64 $v.recompute.waitTimeoutSecs }}
+lease-timeout-secs = {{ int64 $v.recompute.leaseTimeoutSecs }}
 poll-interval-ms = {{ int64 $v.recompute.pollIntervalMs }}
 write-chunk-rows = {{ int64 $v.recompute.writeChunkRows }}
 memory-limit-mb = {{ int64 $v.recompute.memoryLimitMb }}
