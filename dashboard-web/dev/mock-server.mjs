@@ -203,8 +203,14 @@ const server = createServer((req, res) => {
   if (p === '/api/v1/hashtags') {
     const prefix = (url.searchParams.get('prefix') ?? '').replace(/^#+/, '').toLowerCase();
     const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 20)));
-    const hashtags = Object.keys(TAGS).filter((t) => t.startsWith(prefix)).sort().slice(0, limit);
-    return json(res, 200, { prefix, hashtags });
+    // Like the server: the busiest of the last hour first, then the rest by name.
+    const recent = new Map(trending(60, Infinity).hashtags.map((h) => [h.hashtag, h.count]));
+    const matches = Object.keys(TAGS)
+      .filter((t) => t.startsWith(prefix))
+      .map((t) => [t, recent.get(t) ?? 0])
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .slice(0, limit);
+    return json(res, 200, { prefix, hashtags: matches.map((m) => m[0]), counts: matches.map((m) => m[1]) });
   }
   const m = p.match(/^\/api\/v1\/hashtags\/([^/]+)\/series$/);
   if (m) {

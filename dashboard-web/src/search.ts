@@ -1,5 +1,5 @@
 import { isAbort, searchHashtags } from './api';
-import { normalizeTag } from './format';
+import { fmtCompact, fmtInt, normalizeTag } from './format';
 
 const DEBOUNCE_MS = 150;
 const SUGGESTIONS = 8;
@@ -114,7 +114,8 @@ export class HashtagSearch {
       const resp = await searchHashtags(prefix, SUGGESTIONS, ctl.signal);
       if (this.input.value !== typed || document.activeElement !== this.input) return;
       const tags = Array.isArray(resp.hashtags) ? resp.hashtags.filter((t): t is string => typeof t === 'string') : [];
-      this.render(tags, prefix);
+      const counts = Array.isArray(resp.counts) && resp.counts.length === tags.length ? resp.counts : [];
+      this.render(tags, counts, prefix);
       this.opts.onError(null);
     } catch (e) {
       if (!isAbort(e)) this.opts.onError(`Hashtag search: ${e instanceof Error ? e.message : String(e)}`);
@@ -123,7 +124,7 @@ export class HashtagSearch {
     }
   }
 
-  private render(tags: string[], prefix: string): void {
+  private render(tags: string[], counts: number[], prefix: string): void {
     this.options = tags.slice(0, SUGGESTIONS).map((tag, i) => {
       const li = document.createElement('li');
       li.id = `${this.id}-${i}`;
@@ -132,7 +133,19 @@ export class HashtagSearch {
       li.dataset.hashtag = tag;
       li.setAttribute('role', 'option');
       li.setAttribute('aria-selected', 'false');
-      li.textContent = `#${tag}`;
+      const name = document.createElement('span');
+      name.className = 'suggestion-tag';
+      name.textContent = `#${tag}`;
+      li.append(name);
+      const count = counts[i];
+      if (typeof count === 'number' && count > 0) {
+        const n = document.createElement('span');
+        n.className = 'suggestion-count';
+        n.textContent = fmtCompact(count);
+        n.title = `${fmtInt(count)} posts in the last hour`;
+        li.append(n);
+        li.setAttribute('aria-label', `#${tag}, ${fmtInt(count)} posts in the last hour`);
+      }
       return li;
     });
     if (this.options.length) {

@@ -42,7 +42,10 @@ export interface SeriesResponse {
 /** `GET /api/v1/hashtags?prefix=`. */
 export interface SearchResponse {
   prefix: string;
+  /** The busiest of the last hour first, then the rest by name. */
   hashtags: string[];
+  /** Posts of each hashtag in the last hour, in the same order. */
+  counts?: number[];
 }
 
 /** socket.io `series_update`, sent to the room of a hashtag a client subscribed to. */

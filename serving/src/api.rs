@@ -447,8 +447,11 @@ pub async fn series(
 pub struct SearchResponse {
     /// The prefix, normalised.
     pub prefix: String,
-    /// Matching hashtags, sorted.
+    /// Matching hashtags: the busiest of the last hour first (by merged count, then by name),
+    /// then those without posts in the last hour, sorted by name.
     pub hashtags: Vec<String>,
+    /// Posts of each of `hashtags` in the last hour (merged batch + speed), in the same order.
+    pub counts: Vec<i64>,
 }
 
 /// Query of the hashtag search.
@@ -461,7 +464,10 @@ pub struct SearchQuery {
     pub limit: Option<usize>,
 }
 
-/// Hashtags that start with a prefix, for autocompletion.
+/// Minutes of recent counts the search ranks by.
+const SEARCH_RANK_MINUTES: u32 = 60;
+
+/// Hashtags that start with a prefix, for autocompletion: the busiest of the last hour first.
 #[utoipa::path(get, path = "/api/v1/hashtags", tag = "analytics", params(SearchQuery),
     responses((status = 200, body = SearchResponse), (status = 503, body = ErrorBody)))]
 pub async fn search(
@@ -471,22 +477,65 @@ pub async fn search(
     let prefix = params::search_prefix(&q.prefix);
     let limit = params::search_limit(q.limit);
     let pair = state.active.borrow().clone();
-    let views = &state.backends.views;
-    // Other views' cells (`view␟…`) share the tables: ask for more, keep bare hashtags.
-    let asked = limit.saturating_mul(4).min(400);
-    let (mut a, b) = tokio::try_join!(
-        views.search_hashtags(ViewTable::Batch(pair.batch), &prefix, asked),
-        views.search_hashtags(ViewTable::Speed(pair.speed), &prefix, asked),
-    )?;
-    a.extend(b);
-    a.retain(|k| model::view::is_thesis_key(k));
-    a.sort();
-    a.dedup();
-    a.truncate(limit);
+    let recent = recent_counts(&state, &pair).await?;
+    // The matches with posts in the last hour, busiest first.
+    let mut ranked: Vec<(&String, i64)> = recent
+        .range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Unbounded))
+        .take_while(|(tag, _)| tag.starts_with(prefix.as_str()))
+        .map(|(tag, count)| (tag, *count))
+        .collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    ranked.truncate(limit);
+    let mut hashtags: Vec<String> = ranked.iter().map(|(t, _)| (*t).clone()).collect();
+    let mut counts: Vec<i64> = ranked.iter().map(|(_, c)| *c).collect();
+    if hashtags.len() < limit {
+        // Then older ones, by name. Other views' cells (`view␟…`) share the tables: ask for
+        // more, keep bare hashtags.
+        let views = &state.backends.views;
+        let asked = limit.saturating_mul(4).min(400);
+        let (mut a, b) = tokio::try_join!(
+            views.search_hashtags(ViewTable::Batch(pair.batch), &prefix, asked),
+            views.search_hashtags(ViewTable::Speed(pair.speed), &prefix, asked),
+        )?;
+        a.extend(b);
+        a.retain(|k| model::view::is_thesis_key(k) && !recent.contains_key(k));
+        a.sort();
+        a.dedup();
+        a.truncate(limit - hashtags.len());
+        counts.extend(std::iter::repeat_n(0, a.len()));
+        hashtags.extend(a);
+    }
     Ok(Json(SearchResponse {
         prefix,
-        hashtags: a,
+        hashtags,
+        counts,
     }))
+}
+
+/// Every hashtag's merged count over the last hour (bare hashtags, counts above zero), computed
+/// once per (epoch, slot) and time to live for every search.
+async fn recent_counts(
+    state: &AppState,
+    pair: &ports::ActivePair,
+) -> Result<Arc<std::collections::BTreeMap<String, i64>>, ApiError> {
+    let now_ms = Utc::now().timestamp_millis();
+    let key = (pair.epoch.0, SlotStart::containing(now_ms).0);
+    if let Some(hit) = state.recent.get(&key) {
+        return Ok(hit);
+    }
+    let all = merge::trending(
+        state.backends.views.as_ref(),
+        pair,
+        now_ms,
+        SEARCH_RANK_MINUTES,
+        usize::MAX,
+        "",
+    )
+    .await?;
+    Ok(state.recent.put(
+        key,
+        all.into_iter().map(|h| (h.hashtag, h.count)).collect(),
+    ))
 }
 
 /// The active pair, the recompute in progress, posts per second, how far the log, the speed

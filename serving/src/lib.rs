@@ -142,6 +142,9 @@ pub struct AppState {
     pub admin: admin::AdminState,
     /// Trending lists, shared per (epoch, window, limit) for `trends_ttl_ms`.
     pub trends: trends::TrendsCache<(u64, u32, usize, String), api::TrendingResponse>,
+    /// Every hashtag's merged count over the last hour, by hashtag, shared per (epoch, slot)
+    /// for `trends_ttl_ms`: how the hashtag search ranks its matches.
+    pub recent: trends::TrendsCache<(u64, i64), std::collections::BTreeMap<String, i64>>,
 }
 
 /// Builds the application: API, socket.io, dashboard. Also starts the live push task, which
@@ -166,6 +169,7 @@ pub async fn app(
         metrics,
         admin: admin::AdminState::new(actions, shutdown.clone()),
         trends: trends::TrendsCache::new(std::time::Duration::from_millis(cfg_ttl)),
+        recent: trends::TrendsCache::new(std::time::Duration::from_millis(cfg_ttl)),
     });
     let cors = cors_layer(&state.cfg.cors_origins)?;
     let (layer, io) = live::socket_layer(state.clone());

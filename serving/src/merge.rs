@@ -41,21 +41,40 @@ pub async fn series(
     from: SlotStart,
     to: SlotStart,
 ) -> Result<Vec<SeriesPoint>, PortError> {
-    let (b, s) = tokio::try_join!(
-        views.read_series(ViewTable::Batch(pair.batch), hashtag, from, to),
-        views.read_series(ViewTable::Speed(pair.speed), hashtag, from, to),
-    )?;
-    let mut cells: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
-    for c in b {
-        cells.entry(c.slot.0).or_default().0 += c.count;
+    let [mut b, mut s] = views
+        .read_series_pair(
+            [ViewTable::Batch(pair.batch), ViewTable::Speed(pair.speed)],
+            hashtag,
+            from,
+            to,
+        )
+        .await?;
+    // Both halves come in time order (sorted here if a store did not keep it): one pass.
+    for half in [&mut b, &mut s] {
+        if !half.is_sorted_by_key(|c| c.slot) {
+            half.sort_by_key(|c| c.slot);
+        }
     }
-    for c in s {
-        cells.entry(c.slot.0).or_default().1 += c.count;
+    let mut points = Vec::with_capacity(b.len().max(s.len()));
+    let (mut b, mut s) = (b.into_iter().peekable(), s.into_iter().peekable());
+    loop {
+        let t = match (b.peek(), s.peek()) {
+            (Some(x), Some(y)) => x.slot.0.min(y.slot.0),
+            (Some(x), None) => x.slot.0,
+            (None, Some(y)) => y.slot.0,
+            (None, None) => break,
+        };
+        let mut batch = 0;
+        while let Some(c) = b.next_if(|c| c.slot.0 == t) {
+            batch += c.count;
+        }
+        let mut speed = 0;
+        while let Some(c) = s.next_if(|c| c.slot.0 == t) {
+            speed += c.count;
+        }
+        points.push(SeriesPoint::new(t, batch, speed));
     }
-    Ok(cells
-        .into_iter()
-        .map(|(t, (batch, speed))| SeriesPoint::new(t, batch, speed))
-        .collect())
+    Ok(points)
 }
 
 /// Sums slot points into buckets of `step_ms` aligned to the epoch (UTC); a step of one slot

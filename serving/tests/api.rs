@@ -544,3 +544,55 @@ async fn cors_answers_only_the_configured_origins() {
     assert!(r.headers().get("access-control-allow-origin").is_none());
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn search_ranks_the_busiest_of_the_last_hour_first_then_the_rest_by_name() {
+    let (_dir, b, base, shutdown) = start().await;
+    b.views.migrate().await.unwrap();
+    let now = SlotStart::containing(chrono::Utc::now().timestamp_millis());
+    let cell = |tag: &str, back: i64, count: i64| SlotCount {
+        hashtag: tag.into(),
+        slot: now.minus(back),
+        count,
+    };
+    // Two days ago in the batch table: rust (busy then), rum; in the last hour: rustacean and
+    // ruby (batch) and rusty (speed), plus another view's cell for rust, which is not a hashtag.
+    b.views
+        .write_batch_rows(
+            BatchTable::A,
+            &[
+                cell("rust", 576, 9_000),
+                cell("rum", 577, 3),
+                cell("rustacean", 3, 30),
+                cell("ruby", 11, 5),
+                cell("by_lang\u{1f}en\u{1f}rust", 2, 1_000),
+            ],
+        )
+        .await
+        .unwrap();
+    b.views
+        .add_increments(
+            SpeedTable::Zero,
+            &[cell("rusty", 0, 7), cell("rustacean", 0, 20), cell("ruby", 1, 2)],
+        )
+        .await
+        .unwrap();
+    let (status, body) = get(&base, "/api/v1/hashtags?prefix=%23RU").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["prefix"], "ru");
+    assert_eq!(
+        body["hashtags"],
+        serde_json::json!(["rustacean", "ruby", "rusty", "rum", "rust"]),
+        "{body}"
+    );
+    assert_eq!(body["counts"], serde_json::json!([50, 7, 7, 0, 0]), "{body}");
+    let (_, top) = get(&base, "/api/v1/hashtags?prefix=ru&limit=2").await;
+    assert_eq!(top["hashtags"], serde_json::json!(["rustacean", "ruby"]));
+    let (_, tail) = get(&base, "/api/v1/hashtags?prefix=rus&limit=4").await;
+    assert_eq!(
+        tail["hashtags"],
+        serde_json::json!(["rustacean", "rusty", "rust"]),
+        "a recent match is listed once"
+    );
+    shutdown.cancel();
+}

@@ -48,12 +48,37 @@ impl SlotStart {
         }
     }
 
-    /// RFC 3339 form of the slot start, for APIs.
+    /// RFC 3339 form of the slot start (`2026-11-23T19:05:00Z`), for APIs. Series answers hold
+    /// one per point, so the common case (years 0000-9999, whole seconds) is formatted directly
+    /// from the civil date; anything else goes through chrono.
     pub fn to_rfc3339(self) -> String {
-        Utc.timestamp_millis_opt(self.0)
-            .single()
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_default()
+        const DAY_MILLIS: i64 = 86_400_000;
+        let (days, ms_of_day) = (self.0.div_euclid(DAY_MILLIS), self.0.rem_euclid(DAY_MILLIS));
+        let (y, m, d) = civil_from_days(days);
+        if !(0..=9999).contains(&y) || ms_of_day % 1000 != 0 {
+            return Utc
+                .timestamp_millis_opt(self.0)
+                .single()
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default();
+        }
+        let secs = ms_of_day / 1000;
+        let (hh, mm, ss) = (secs / 3600, secs / 60 % 60, secs % 60);
+        let digits = |n: i64, width: usize, out: &mut [u8]| {
+            let mut n = n;
+            for i in (0..width).rev() {
+                out[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        };
+        let mut buf = *b"0000-00-00T00:00:00Z";
+        digits(y, 4, &mut buf[0..4]);
+        digits(m, 2, &mut buf[5..7]);
+        digits(d, 2, &mut buf[8..10]);
+        digits(hh, 2, &mut buf[11..13]);
+        digits(mm, 2, &mut buf[14..16]);
+        digits(ss, 2, &mut buf[17..19]);
+        String::from_utf8(buf.to_vec()).expect("ASCII digits")
     }
 }
 
@@ -87,6 +112,21 @@ impl SlotKey {
     }
 }
 
+/// The proleptic Gregorian (year, month, day) of `days` since 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +150,23 @@ mod tests {
     }
 
     proptest! {
+    #[test]
+    fn rfc3339_matches_chrono(millis in -62_167_219_200_000i64..253_402_300_799_000) {
+        let expected = Utc
+            .timestamp_millis_opt(millis)
+            .single()
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap();
+        prop_assert_eq!(SlotStart(millis).to_rfc3339(), expected.clone());
+        let slot = SlotStart::containing(millis);
+        let expected = Utc
+            .timestamp_millis_opt(slot.0)
+            .single()
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap();
+        prop_assert_eq!(slot.to_rfc3339(), expected);
+    }
+
         #[test]
         fn slot_contains_instant_and_key_round_trips(t in -10_000_000_000_000i64..10_000_000_000_000i64) {
             let s = SlotStart::containing(t);

@@ -53,6 +53,23 @@ pub trait ViewStore: Send + Sync + 'static {
         to: SlotStart,
     ) -> Result<Vec<SlotCount>>;
 
+    /// [`ViewStore::read_series`] of two tables at once (a pair's batch and speed halves): the
+    /// serving layer's hottest read. By default two concurrent reads; a store that can read
+    /// both in one go (one snapshot, one trip) does.
+    async fn read_series_pair(
+        &self,
+        tables: [ViewTable; 2],
+        hashtag: &str,
+        from: SlotStart,
+        to: SlotStart,
+    ) -> Result<[Vec<SlotCount>; 2]> {
+        let (a, b) = futures::try_join!(
+            self.read_series(tables[0], hashtag, from, to),
+            self.read_series(tables[1], hashtag, from, to),
+        )?;
+        Ok([a, b])
+    }
+
     /// Every hashtag's count summed over slots `from..=to` (the input of trending top-K; the
     /// caller merges tables before ranking, so nothing is cut here).
     async fn hashtag_totals(

@@ -103,6 +103,45 @@ impl EmbeddedStore {
             .map_err(|e| PortError::Internal(format!("embedded store task failed: {e}")))?
     }
 
+    /// A hashtag's non-zero cells in slots `from..=to` of each of `tables`, from one read
+    /// transaction (one snapshot) in one blocking task.
+    async fn read_series_tables(
+        self: &Arc<Self>,
+        tables: Vec<ViewTable>,
+        hashtag: &str,
+        from: SlotStart,
+        to: SlotStart,
+    ) -> Result<Vec<Vec<SlotCount>>> {
+        let hashtag = hashtag.to_string();
+        self.blocking(move |s| {
+            let txn = s.db.begin_read().map_err(storage)?;
+            let mut out = Vec::with_capacity(tables.len());
+            for table in tables {
+                let (a, _) = view_table_names(table);
+                let mut series = Vec::new();
+                if let Some(t) = open_or_none(&txn, ByTag::new(&a))? {
+                    for item in t
+                        .range((hashtag.as_str(), from.0)..=(hashtag.as_str(), to.0))
+                        .map_err(storage)?
+                    {
+                        let (k, v) = item.map_err(storage)?;
+                        let count = v.value();
+                        if count != 0 {
+                            series.push(SlotCount {
+                                hashtag: hashtag.clone(),
+                                slot: SlotStart(k.value().1),
+                                count,
+                            });
+                        }
+                    }
+                }
+                out.push(series);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     fn coord_get(&self, path: &str) -> Result<Option<Versioned>> {
         let txn = self.db.begin_read().map_err(storage)?;
         let table = match txn.open_table(COORD) {
@@ -182,31 +221,25 @@ impl ViewStore for Arc<EmbeddedStore> {
         from: SlotStart,
         to: SlotStart,
     ) -> Result<Vec<SlotCount>> {
-        let hashtag = hashtag.to_string();
-        self.blocking(move |s| {
-            let (a, _) = view_table_names(table);
-            let txn = s.db.begin_read().map_err(storage)?;
-            let Some(t) = open_or_none(&txn, ByTag::new(&a))? else {
-                return Ok(Vec::new());
-            };
-            let mut out = Vec::new();
-            for item in t
-                .range((hashtag.as_str(), from.0)..=(hashtag.as_str(), to.0))
-                .map_err(storage)?
-            {
-                let (k, v) = item.map_err(storage)?;
-                let count = v.value();
-                if count != 0 {
-                    out.push(SlotCount {
-                        hashtag: hashtag.clone(),
-                        slot: SlotStart(k.value().1),
-                        count,
-                    });
-                }
-            }
-            Ok(out)
-        })
-        .await
+        let mut series = self
+            .read_series_tables(vec![table], hashtag, from, to)
+            .await?;
+        Ok(series.pop().unwrap_or_default())
+    }
+
+    async fn read_series_pair(
+        &self,
+        tables: [ViewTable; 2],
+        hashtag: &str,
+        from: SlotStart,
+        to: SlotStart,
+    ) -> Result<[Vec<SlotCount>; 2]> {
+        let mut v = self
+            .read_series_tables(tables.to_vec(), hashtag, from, to)
+            .await?;
+        let b = v.pop().unwrap_or_default();
+        let a = v.pop().unwrap_or_default();
+        Ok([a, b])
     }
 
     async fn hashtag_totals(
