@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo bench --bench serving_load                    # 10 s per endpoint, 64 connections (release)
 //! cargo bench --bench serving_load -- --seconds 20 --connections 128
+//! cargo bench --bench serving_load -- --only series   # one endpoint (hello, series, trending)
 //! cargo test --bench serving_load                     # smoke: 1 s per endpoint, debug build
 //! ```
 //!
@@ -168,14 +169,30 @@ async fn main() {
     let points = body["points"].as_array().map(Vec::len).unwrap_or(0);
     assert_eq!(points, 288, "one day of 5-minute slots: {body}");
 
-    let hello = load(format!("http://{hello_addr}/hello"), connections, seconds).await;
-    let series = load(series_url, connections, seconds).await;
-    let trending = load(
-        format!("http://{serving_addr}/api/v1/trending?minutes=15&limit=10"),
-        connections,
-        seconds,
-    )
-    .await;
+    // `--only series` (or hello, trending) measures one endpoint, e.g. under a profiler.
+    let only = arg("--only");
+    let run = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    let skipped = || serde_json::json!({"rps": 0.0, "skipped": true});
+    let hello = if run("hello") {
+        load(format!("http://{hello_addr}/hello"), connections, seconds).await
+    } else {
+        skipped()
+    };
+    let series = if run("series") {
+        load(series_url, connections, seconds).await
+    } else {
+        skipped()
+    };
+    let trending = if run("trending") {
+        load(
+            format!("http://{serving_addr}/api/v1/trending?minutes=15&limit=10"),
+            connections,
+            seconds,
+        )
+        .await
+    } else {
+        skipped()
+    };
     let ratio = |v: &serde_json::Value| {
         (v["rps"].as_f64().unwrap_or(0.0) / hello["rps"].as_f64().unwrap_or(1.0).max(1.0) * 1000.0)
             .round()

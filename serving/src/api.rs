@@ -95,6 +95,40 @@ impl IntoResponse for ApiError {
 /// What a JSON handler returns.
 pub type ApiResult<T> = Result<Json<T>, ApiError>;
 
+/// A JSON body serialized into a buffer of a size known beforehand: a long series would
+/// otherwise grow [`Json`]'s small buffer a dozen times, copying it each time.
+pub struct SizedJson<T> {
+    /// The body.
+    pub body: T,
+    /// Bytes to reserve; about the serialized size.
+    pub capacity: usize,
+}
+
+impl<T: Serialize> IntoResponse for SizedJson<T> {
+    fn into_response(self) -> Response {
+        let mut buf = Vec::with_capacity(self.capacity);
+        match serde_json::to_writer(&mut buf, &self.body) {
+            Ok(()) => (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::HeaderValue::from_static("application/json"),
+                )],
+                buf,
+            )
+                .into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "Could not encode an answer.");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error",
+                )
+                .into_response()
+            }
+        }
+    }
+}
+
 /// The router: API, health, metrics and the dashboard.
 pub fn router(state: Arc<AppState>) -> Router {
     let assets = state.cfg.assets_path();
@@ -417,7 +451,7 @@ pub async fn series(
     State(state): State<Arc<AppState>>,
     Path(tag): Path<String>,
     Query(q): Query<SeriesQuery>,
-) -> ApiResult<SeriesResponse> {
+) -> Result<SizedJson<SeriesResponse>, ApiError> {
     let hashtag = params::series_hashtag(&tag)?;
     let window = params::series_window(
         q.from.as_deref(),
@@ -428,18 +462,31 @@ pub async fn series(
     )?;
     let (from, to, step_ms) = (window.from, window.to, window.step_ms());
     let pair = state.active.borrow().clone();
-    let slots = merge::series(state.backends.views.as_ref(), &pair, &hashtag, from, to).await?;
+    let slots = merge::series_cached(
+        state.backends.views.as_ref(),
+        &pair,
+        &hashtag,
+        from,
+        to,
+        &state.batch_series,
+    )
+    .await?;
     let points = merge::bucket(slots, step_ms);
-    Ok(Json(SeriesResponse {
-        hashtag,
-        from: from.to_rfc3339(),
-        to: to.to_rfc3339(),
-        slot_minutes: window.step_minutes as u32,
-        epoch: pair.epoch.0,
-        tables: [pair.batch.name().to_string(), pair.speed.name().to_string()],
-        points,
-        next_from: window.next_from.map(SlotStart::to_rfc3339),
-    }))
+    // A point is at most about 90 bytes of JSON (`{"t":…,"count":…,"batch":…,"speed":…},`).
+    let capacity = 512 + hashtag.len() + points.len() * 64;
+    Ok(SizedJson {
+        capacity,
+        body: SeriesResponse {
+            hashtag,
+            from: from.to_rfc3339(),
+            to: to.to_rfc3339(),
+            slot_minutes: window.step_minutes as u32,
+            epoch: pair.epoch.0,
+            tables: [pair.batch.name().to_string(), pair.speed.name().to_string()],
+            points,
+            next_from: window.next_from.map(SlotStart::to_rfc3339),
+        },
+    })
 }
 
 /// Body of the hashtag search.
@@ -480,7 +527,10 @@ pub async fn search(
     let recent = recent_counts(&state, &pair).await?;
     // The matches with posts in the last hour, busiest first.
     let mut ranked: Vec<(&String, i64)> = recent
-        .range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Unbounded))
+        .range::<str, _>((
+            std::ops::Bound::Included(prefix.as_str()),
+            std::ops::Bound::Unbounded,
+        ))
         .take_while(|(tag, _)| tag.starts_with(prefix.as_str()))
         .map(|(tag, count)| (tag, *count))
         .collect();
@@ -532,10 +582,9 @@ async fn recent_counts(
         "",
     )
     .await?;
-    Ok(state.recent.put(
-        key,
-        all.into_iter().map(|h| (h.hashtag, h.count)).collect(),
-    ))
+    Ok(state
+        .recent
+        .put(key, all.into_iter().map(|h| (h.hashtag, h.count)).collect()))
 }
 
 /// The active pair, the recompute in progress, posts per second, how far the log, the speed

@@ -42,6 +42,10 @@ pub struct ServingConfig {
     pub assets_dir: String,
     /// Most points in one page of a series.
     pub max_series_points: usize,
+    /// Batch-view points kept in memory for series answers (0: none). The active batch table
+    /// never changes while its pair is active, so its half of a series is read once per epoch,
+    /// hashtag and range; only the speed half is read live.
+    pub series_cache_points: u64,
     /// How long a computed trending list is shared by every request and push for the same
     /// window, limit and epoch, milliseconds (0: computed for each).
     pub trends_ttl_ms: u64,
@@ -76,6 +80,7 @@ impl Default for ServingConfig {
             trending_limit: 10,
             assets_dir: String::new(),
             max_series_points: 10_000,
+            series_cache_points: 2_000_000,
             trends_ttl_ms: 1000,
             speed_group: "speed".into(),
             admin_token: Secret::default(),
@@ -145,6 +150,8 @@ pub struct AppState {
     /// Every hashtag's merged count over the last hour, by hashtag, shared per (epoch, slot)
     /// for `trends_ttl_ms`: how the hashtag search ranks its matches.
     pub recent: trends::TrendsCache<(u64, i64), std::collections::BTreeMap<String, i64>>,
+    /// The batch halves of recent series answers (`series_cache_points`).
+    pub batch_series: merge::BatchSeriesCache,
 }
 
 /// Builds the application: API, socket.io, dashboard. Also starts the live push task, which
@@ -160,6 +167,7 @@ pub async fn app(
     let switch = LambdaSwitch::new(backends.coordinator.clone());
     let active = switch.watch_active().await?;
     let cfg_ttl = cfg.trends_ttl_ms;
+    let batch_series = merge::BatchSeriesCache::new(cfg.series_cache_points);
     let state = Arc::new(AppState {
         backends,
         switch,
@@ -170,6 +178,7 @@ pub async fn app(
         admin: admin::AdminState::new(actions, shutdown.clone()),
         trends: trends::TrendsCache::new(std::time::Duration::from_millis(cfg_ttl)),
         recent: trends::TrendsCache::new(std::time::Duration::from_millis(cfg_ttl)),
+        batch_series,
     });
     let cors = cors_layer(&state.cfg.cors_origins)?;
     let (layer, io) = live::socket_layer(state.clone());

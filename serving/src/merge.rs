@@ -1,17 +1,17 @@
 //! The merge: `batch[active] + speed[active]`, per slot and per hashtag.
 
 use model::{SLOT_MILLIS, SlotStart};
-use ports::{ActivePair, HashtagCount, PortError, ViewStore, ViewTable};
+use ports::{ActivePair, BatchTable, HashtagCount, PortError, SlotCount, ViewStore, ViewTable};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-/// One merged point of a series.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+/// One merged point of a series. (The answer around it gives its range in RFC 3339; a point
+/// has the slot start in epoch milliseconds only, which keeps a 10,000-point page small.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SeriesPoint {
-    /// Slot start, epoch milliseconds.
+    /// Slot (or bucket) start, epoch milliseconds.
     pub t: i64,
-    /// Slot start, RFC 3339.
-    pub slot: String,
     /// Merged count.
     pub count: i64,
     /// The batch table's part.
@@ -25,12 +25,85 @@ impl SeriesPoint {
     pub fn new(t: i64, batch: i64, speed: i64) -> Self {
         SeriesPoint {
             t,
-            slot: SlotStart(t).to_rfc3339(),
             count: batch + speed,
             batch,
             speed,
         }
     }
+}
+
+/// Key of a batch half: the epoch (which fixes the table's content), the table, the hashtag
+/// and the range of slot starts.
+type BatchKey = (u64, BatchTable, String, i64, i64);
+
+/// A batch half: (slot start, count) in time order.
+type BatchHalf = Arc<[(i64, i64)]>;
+
+/// The batch halves of series answers, bounded by their number of points. Correct without any
+/// invalidation: a batch table is only written while it is not active (a recompute fills the
+/// inactive one, then flips), and every flip or rollback makes a new epoch, which is in the key.
+pub struct BatchSeriesCache {
+    cache: Option<quick_cache::sync::Cache<BatchKey, BatchHalf, PointsWeighter>>,
+}
+
+/// Weighs a batch half by its points (an empty one still costs a unit).
+#[derive(Clone)]
+struct PointsWeighter;
+
+impl quick_cache::Weighter<BatchKey, BatchHalf> for PointsWeighter {
+    fn weight(&self, _key: &BatchKey, points: &BatchHalf) -> u64 {
+        points.len() as u64 + 1
+    }
+}
+
+impl BatchSeriesCache {
+    /// A cache of at most `points` points (0: no cache).
+    pub fn new(points: u64) -> Self {
+        let cache = (points > 0).then(|| {
+            let entries = (points / 64).clamp(16, 1_000_000) as usize;
+            quick_cache::sync::Cache::with_weighter(entries, points, PointsWeighter)
+        });
+        BatchSeriesCache { cache }
+    }
+
+    /// The batch half of `hashtag` over `from..=to` in `pair`: cached, or read with the speed
+    /// half (returned too, then) in one go.
+    async fn batch_half(
+        &self,
+        views: &dyn ViewStore,
+        pair: &ActivePair,
+        hashtag: &str,
+        from: SlotStart,
+        to: SlotStart,
+    ) -> Result<(BatchHalf, Option<Vec<SlotCount>>), PortError> {
+        let key = (pair.epoch.0, pair.batch, hashtag.to_string(), from.0, to.0);
+        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(&key)) {
+            metrics::counter!("lambda_serving_series_cache_hits_total").increment(1);
+            return Ok((hit, None));
+        }
+        let [b, s] = views
+            .read_series_pair(
+                [ViewTable::Batch(pair.batch), ViewTable::Speed(pair.speed)],
+                hashtag,
+                from,
+                to,
+            )
+            .await?;
+        let points: Arc<[(i64, i64)]> =
+            sorted(b).into_iter().map(|c| (c.slot.0, c.count)).collect();
+        if let Some(c) = &self.cache {
+            metrics::counter!("lambda_serving_series_cache_misses_total").increment(1);
+            c.insert(key, points.clone());
+        }
+        Ok((points, Some(s)))
+    }
+}
+
+fn sorted(mut cells: Vec<SlotCount>) -> Vec<SlotCount> {
+    if !cells.is_sorted_by_key(|c| c.slot) {
+        cells.sort_by_key(|c| c.slot);
+    }
+    cells
 }
 
 /// A hashtag's merged series over `from..=to` (slot starts), from one pair.
@@ -41,32 +114,41 @@ pub async fn series(
     from: SlotStart,
     to: SlotStart,
 ) -> Result<Vec<SeriesPoint>, PortError> {
-    let [mut b, mut s] = views
-        .read_series_pair(
-            [ViewTable::Batch(pair.batch), ViewTable::Speed(pair.speed)],
-            hashtag,
-            from,
-            to,
-        )
-        .await?;
-    // Both halves come in time order (sorted here if a store did not keep it): one pass.
-    for half in [&mut b, &mut s] {
-        if !half.is_sorted_by_key(|c| c.slot) {
-            half.sort_by_key(|c| c.slot);
+    series_cached(views, pair, hashtag, from, to, &BatchSeriesCache::new(0)).await
+}
+
+/// [`series`] with the batch half from `cache` when it holds it; the speed half is always read.
+pub async fn series_cached(
+    views: &dyn ViewStore,
+    pair: &ActivePair,
+    hashtag: &str,
+    from: SlotStart,
+    to: SlotStart,
+    cache: &BatchSeriesCache,
+) -> Result<Vec<SeriesPoint>, PortError> {
+    let (b, s) = cache.batch_half(views, pair, hashtag, from, to).await?;
+    let s = match s {
+        Some(s) => s,
+        None => {
+            views
+                .read_series(ViewTable::Speed(pair.speed), hashtag, from, to)
+                .await?
         }
-    }
+    };
+    let s = sorted(s);
+    // Both halves in time order: one pass.
     let mut points = Vec::with_capacity(b.len().max(s.len()));
-    let (mut b, mut s) = (b.into_iter().peekable(), s.into_iter().peekable());
+    let (mut b, mut s) = (b.iter().copied().peekable(), s.into_iter().peekable());
     loop {
         let t = match (b.peek(), s.peek()) {
-            (Some(x), Some(y)) => x.slot.0.min(y.slot.0),
-            (Some(x), None) => x.slot.0,
+            (Some(x), Some(y)) => x.0.min(y.slot.0),
+            (Some(x), None) => x.0,
             (None, Some(y)) => y.slot.0,
             (None, None) => break,
         };
         let mut batch = 0;
-        while let Some(c) = b.next_if(|c| c.slot.0 == t) {
-            batch += c.count;
+        while let Some((_, c)) = b.next_if(|c| c.0 == t) {
+            batch += c;
         }
         let mut speed = 0;
         while let Some(c) = s.next_if(|c| c.slot.0 == t) {

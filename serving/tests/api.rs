@@ -113,6 +113,54 @@ async fn series_merges_the_active_pair_and_buckets_on_request() {
         .map(|p| p["count"].as_i64().unwrap())
         .collect();
     assert_eq!(hourly, vec![8, 4]);
+
+    // The batch half is now cached; the speed half is still read live.
+    let slots = |body: &Value| -> Vec<(i64, i64, i64)> {
+        body["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["t"].as_i64().unwrap(),
+                    p["batch"].as_i64().unwrap(),
+                    p["speed"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let url = format!(
+        "/api/v1/hashtags/rust/series?from={t0}&to={}",
+        t0 + 13 * 300_000
+    );
+    b.views
+        .add_increments(SpeedTable::Zero, &[cell(1, 10), cell(2, 1)])
+        .await
+        .unwrap();
+    let (_, live) = get(&base, &url).await;
+    assert_eq!(
+        slots(&live),
+        vec![
+            (t0, 5, 0),
+            (t0 + 300_000, 1, 12),
+            (t0 + 600_000, 0, 1),
+            (t0 + 13 * 300_000, 0, 4)
+        ],
+        "speed increments show at once"
+    );
+    // A flip makes the other pair active: its batch table is read, not the cached half.
+    let pair = flip_once(b.coordinator.clone()).await.unwrap();
+    assert_eq!((pair.batch, pair.speed), (BatchTable::B, SpeedTable::One));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, after) = get(&base, &url).await;
+        if after["epoch"] == 1 {
+            assert_eq!(slots(&after), vec![(t0, 100, 100)], "{after}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "serving saw the flip");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     shutdown.cancel();
 }
 
@@ -573,7 +621,11 @@ async fn search_ranks_the_busiest_of_the_last_hour_first_then_the_rest_by_name()
     b.views
         .add_increments(
             SpeedTable::Zero,
-            &[cell("rusty", 0, 7), cell("rustacean", 0, 20), cell("ruby", 1, 2)],
+            &[
+                cell("rusty", 0, 7),
+                cell("rustacean", 0, 20),
+                cell("ruby", 1, 2),
+            ],
         )
         .await
         .unwrap();
@@ -585,7 +637,11 @@ async fn search_ranks_the_busiest_of_the_last_hour_first_then_the_rest_by_name()
         serde_json::json!(["rustacean", "ruby", "rusty", "rum", "rust"]),
         "{body}"
     );
-    assert_eq!(body["counts"], serde_json::json!([50, 7, 7, 0, 0]), "{body}");
+    assert_eq!(
+        body["counts"],
+        serde_json::json!([50, 7, 7, 0, 0]),
+        "{body}"
+    );
     let (_, top) = get(&base, "/api/v1/hashtags?prefix=ru&limit=2").await;
     assert_eq!(top["hashtags"], serde_json::json!(["rustacean", "ruby"]));
     let (_, tail) = get(&base, "/api/v1/hashtags?prefix=rus&limit=4").await;

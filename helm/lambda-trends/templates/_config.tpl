@@ -117,6 +117,7 @@ push-interval-ms = {{ int64 $v.serving.pushIntervalMs }}
 trending-minutes = {{ int64 $v.serving.trendingMinutes }}
 trending-limit = {{ int64 $v.serving.trendingLimit }}
 max-series-points = {{ int64 $v.serving.maxSeriesPoints }}
+series-cache-points = {{ int64 $v.serving.seriesCachePoints }}
 rate-limit-per-second = {{ int64 $v.serving.rateLimit.perSecond }}
 rate-limit-burst = {{ int64 $v.serving.rateLimit.burst }}
 

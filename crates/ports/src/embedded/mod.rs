@@ -104,7 +104,9 @@ impl EmbeddedStore {
     }
 
     /// A hashtag's non-zero cells in slots `from..=to` of each of `tables`, from one read
-    /// transaction (one snapshot) in one blocking task.
+    /// transaction (one snapshot). It runs on the calling task, not the blocking pool: one
+    /// hashtag's range is a few B-tree pages of redb's cache (serving caps a page at 10,000
+    /// points), cheaper to read than to hand off to another thread and back.
     async fn read_series_tables(
         self: &Arc<Self>,
         tables: Vec<ViewTable>,
@@ -112,8 +114,7 @@ impl EmbeddedStore {
         from: SlotStart,
         to: SlotStart,
     ) -> Result<Vec<Vec<SlotCount>>> {
-        let hashtag = hashtag.to_string();
-        self.blocking(move |s| {
+        let read = |s: &EmbeddedStore| {
             let txn = s.db.begin_read().map_err(storage)?;
             let mut out = Vec::with_capacity(tables.len());
             for table in tables {
@@ -121,14 +122,14 @@ impl EmbeddedStore {
                 let mut series = Vec::new();
                 if let Some(t) = open_or_none(&txn, ByTag::new(&a))? {
                     for item in t
-                        .range((hashtag.as_str(), from.0)..=(hashtag.as_str(), to.0))
+                        .range((hashtag, from.0)..=(hashtag, to.0))
                         .map_err(storage)?
                     {
                         let (k, v) = item.map_err(storage)?;
                         let count = v.value();
                         if count != 0 {
                             series.push(SlotCount {
-                                hashtag: hashtag.clone(),
+                                hashtag: hashtag.to_string(),
                                 slot: SlotStart(k.value().1),
                                 count,
                             });
@@ -138,8 +139,8 @@ impl EmbeddedStore {
                 out.push(series);
             }
             Ok(out)
-        })
-        .await
+        };
+        read(self)
     }
 
     fn coord_get(&self, path: &str) -> Result<Option<Versioned>> {
