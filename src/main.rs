@@ -2,12 +2,6 @@
 //! wires the components (each a library with a `run(…, shutdown)` entry point); all logic lives
 //! in the crates.
 
-/// mimalloc: a long-running server's many small, short-lived allocations (request and push
-/// buffers, per-connection state) cost less time and leave less fragmentation than in glibc's
-/// allocator (benches/RESULTS.md, serving).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod backends;
 mod config;
 mod data_cli;

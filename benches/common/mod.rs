@@ -1,9 +1,5 @@
 //! Helpers shared by the benchmark binaries (each includes this file as a module).
 
-/// The product binary's allocator (src/main.rs), so the benchmarks measure what runs.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The value after `name` on the command line (`--posts 1000`), if given.
 pub fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();

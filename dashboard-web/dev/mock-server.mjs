@@ -97,7 +97,7 @@ function point(tag, t, slotMs) {
   let c = 0;
   for (let s = t; s < t + slotMs; s += SLOT) c += count(tag, s);
   const batchPart = t + slotMs <= Date.now() - 30 * 60_000 ? c : Math.floor(c * 0.3);
-  return { t, slot: new Date(t).toISOString(), count: c, batch: batchPart, speed: c - batchPart };
+  return { t, count: c, batch: batchPart, speed: c - batchPart };
 }
 
 function series(tag, from, to, step) {

@@ -21,7 +21,6 @@ export interface TrendingResponse {
 export interface SeriesPoint {
   /** Slot (or bucket) start, epoch milliseconds. */
   t: number;
-  slot?: string;
   count: number;
   batch?: number | null;
   speed?: number | null;
