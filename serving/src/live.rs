@@ -17,9 +17,16 @@ const ROOM_PREFIX: &str = "tag:";
 /// Slots included in a `series_update`: the current one and the two before.
 const UPDATE_SLOTS: i64 = 3;
 
+/// Each websocket connection's read buffer (larger messages still arrive, in several reads).
+const WS_READ_BUFFER_BYTES: usize = 1024;
+
 /// The socket.io layer and handle. Clients emit `subscribe` / `unsubscribe` with a hashtag.
 pub fn socket_layer(state: Arc<AppState>) -> (SocketIoLayer, SocketIo) {
-    let (layer, io) = SocketIo::new_layer();
+    // Clients only send short events (`subscribe`, `unsubscribe`, pongs): a 1 KiB websocket
+    // read buffer instead of the default 4 KiB, kept per connection for its whole life.
+    let (layer, io) = SocketIo::builder()
+        .ws_read_buffer_size(WS_READ_BUFFER_BYTES)
+        .build_layer();
     // The event handlers are registered by a connect middleware, which socketioxide awaits
     // before it acknowledges the connection; the connect handler itself is spawned after the
     // acknowledgement, so a `subscribe` sent the moment the client is connected could otherwise
