@@ -477,7 +477,7 @@ impl LambdaSwitch {
         };
         self.update::<SpeedState, _>(SPEED_PATH, |s| {
             if let Some(r) = &s.recompute {
-                return Err(PortError::Conflict(if r.batch_ready.is_some() {
+                return Err(PortError::Conflict(if r.shadow && r.batch_ready.is_some() {
                     format!(
                         "a shadow pair for epoch {} is ready and waiting: flip to it (`lambda-trends flip`) or drop it (`lambda-trends recompute --abort`)",
                         r.epoch.0
