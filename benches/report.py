@@ -189,6 +189,7 @@ def recompute_section():
             "best": s.get("best_s"),
             "files": s.get("parquet_files_in"),
             "ours": (d.get("ours") or {}).get("wall_s_including_process_start"),
+            "ours_warm": (d.get("ours") or {}).get("warm_median_s"),
             "equal": d.get("equal_to_ours"),
             "reference": d.get("equal_to_reference"),
             "date": d.get("machine", {}).get("date_utc"),
@@ -210,17 +211,17 @@ def recompute_section():
         md.append("")
         md.append("### Side by side with Apache Spark")
         md.append("")
-        md.append("The same master dataset for both (made once by `benches/spark/run.sh` with our synthetic source and ingest), the same view, on the same machine, results checked equal (to ours and to a plain-Python reference). Ours: `lambda-trends sql` computing the view over the dataset, a new process each time (its start included). Spark 3.5 (`local[2]`, PySpark): one session (its start, the first job with the JVM's warm-up, then warm runs of the same job). Aim: ours at least 10× faster.")
+        md.append("The same master dataset for both (made once by `benches/spark/run.sh` with our synthetic source and ingest), the same view, on the same machine, results checked equal (to ours and to a plain-Python reference). Ours cold: `lambda-trends sql` computing the view over the dataset in a new process (its start included). Ours warm: the same query repeated in one process (`sql --repeat`), the median of the runs after the first, each writing its CSV. Spark 3.5 (`local[2]`, PySpark): one session (its start, the first job with the JVM's warm-up, then warm runs of the same job, each writing its CSV). Warm is compared with warm, cold with cold. Aim: ours at least 10× faster.")
         md.append("")
-        md.append("| posts | Parquet files | ours, process start included | Spark session start + first job | Spark warm median | Spark best | ours vs Spark warm median | ours vs Spark start + first | equal (ours, reference) | load at start |")
+        md.append("| posts | Parquet files | ours warm median | Spark warm median | ours vs Spark, warm | ours, process start included | Spark session start + first job | ours vs Spark, cold | equal (ours, reference) | load at start |")
         md.append("|---|---|---|---|---|---|---|---|---|---|")
         for n, x in sorted(spark.items()):
-            ours = x["ours"]
+            ours, warm = x["ours"], x["ours_warm"]
             cold = (x["first"] or 0) + (x["startup"] or 0)
-            ratio = lambda v: f"{v / ours:.1f}×" if ours and v else "?"
+            ratio = lambda v, base: f"{v / base:.1f}×" if base and v else "?"  # noqa: E731
             load = ", ".join(str(v) for v in (x["load"] or [])[:1]) or "?"
             md.append(
-                f"| {n:,} | {x['files']} | {ours} s | {round(cold, 2)} s | {x['median']} s | {x['best']} s | {ratio(x['median'])} | {ratio(cold)} | {x['equal']}, {x['reference']} | {load} |"
+                f"| {n:,} | {x['files']} | {warm if warm else 'not measured'}{' s' if warm else ''} | {x['median']} s | {ratio(x['median'], warm)} | {ours} s | {round(cold, 2)} s | {ratio(cold, ours)} | {x['equal']}, {x['reference']} | {load} |"
             )
     md.append("")
     return md
@@ -267,6 +268,54 @@ def freshness_section():
     md.append("|---|---|---|---|---|")
     rss = rss_mib(os.path.join(RES, "freshness.json"))
     md.append(f"| {r['p50_ms']} ms | {r['p95_ms']} ms | {r['p99_ms']} ms | {r['max_ms']} ms | {rss or '?'} MiB |")
+    md.append("")
+    return md
+
+
+def pipeline_section():
+    md = ["## The whole pipeline: highest sustained rate and peak memory per component", ""]
+    runs = []
+    for path in glob.glob(os.path.join(RES, "pipeline-*.json")):
+        r = json.load(open(path))
+        if not r.get("smoke"):
+            runs.append(r)
+    if not runs:
+        return md + ["Not measured yet: `benches/pipeline/run.py --posts 10000000` with scripts/it up.", ""]
+    runs.sort(key=lambda r: r["posts"])
+    md.append(
+        "`benches/pipeline/run.py`: every component in its own process, as on Kubernetes, on Kafka + Cassandra + ZooKeeper "
+        "(one node each, from scripts/it), all on this machine's cores. The collector appends N synthetic posts as fast as it can "
+        "while a speed worker, the master ingest and the serving layer run; once `/api/v1/status` shows lag 0 for the speed "
+        "tables and the master dataset, a recompute rebuilds the batch views from all N and flips. The sustained rate is N over the "
+        "time from the first append until the slowest consumer caught up: the rate the whole pipeline keeps up with, end to end "
+        "(the thesis's load test ran at 6,000 tweets/s)."
+    )
+    md.append("")
+    md.append("| posts | collector | speed layer caught up | master ingest caught up | sustained (end to end) | recompute + flip |")
+    md.append("|---|---|---|---|---|---|")
+    for r in runs:
+        md.append(
+            f"| {r['posts']:,} | {r['collector_posts_per_s']:,}/s ({r['collector_s']} s) | {r['speed_posts_per_s']:,}/s ({r['speed_caught_up_s']} s) "
+            f"| {r['master_posts_per_s']:,}/s ({r['master_caught_up_s']} s) | **{r['sustained_posts_per_s']:,}/s** | {r['recompute_s']} s |"
+        )
+    md.append("")
+    r = runs[-1]
+    names = ["collector", "speed", "ingest", "serve", "recompute", "kafka", "cassandra", "zookeeper"]
+    label = {"collector": "collector", "speed": "speed worker", "ingest": "master ingest", "serve": "serving", "recompute": "recompute",
+             "kafka": "Kafka (server)", "cassandra": "Cassandra (server)", "zookeeper": "ZooKeeper (server)"}
+    peak = r["peak_rss_mib"]
+    start = r.get("server_rss_at_start_mib", {})
+    md.append(f"Peak memory (resident set) of each component during the {r['posts']:,}-post run. Ours: the kernel's maximum RSS of the process; servers: sampled every second (their RSS when the run began in brackets).")
+    md.append("")
+    md.append("| " + " | ".join(label[n] for n in names if n in peak) + " |")
+    md.append("|" + "---|" * sum(1 for n in names if n in peak))
+    cells = []
+    for n in names:
+        if n not in peak:
+            continue
+        extra = f" ({start[n]})" if start.get(n) else ""
+        cells.append(f"{peak[n]} MiB{extra}")
+    md.append("| " + " | ".join(cells) + " |")
     md.append("")
     return md
 
@@ -353,6 +402,7 @@ def main():
     ]
     md += speed_section(None)
     md += recompute_section()
+    md += pipeline_section()
     md += freshness_section()
     md += serving_section()
     md += fanout_section()

@@ -8,7 +8,8 @@
 # Figures land in benches/results/*.json (one file per run), the report in benches/RESULTS.md and
 # the plots in benches/plots/. Peak memory (max RSS) of each process is measured by /usr/bin/time.
 # Env: LT_BENCH_POSTS (recompute sizes, default "1000000 10000000"), LT_BENCH_FANOUT (clients,
-# default "1000 10000 20000"), CARGO_TARGET_DIR (default the project's shared target dir).
+# default "1000 10000 20000"), LT_BENCH_PIPELINE_POSTS (the pipeline run on the real servers,
+# default 10000000), CARGO_TARGET_DIR (default the project's shared target dir).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/env.sh"
 cd "$LT_ROOT"
@@ -58,6 +59,9 @@ if [ "$report_only" = 0 ]; then
     if [ -n "${LT_IT_KAFKA:-}" ] && [ -n "${LT_IT_CASSANDRA:-}" ] && [ -n "${LT_IT_ZK:-}" ]; then
       step "Speed layer on Kafka + Cassandra + ZooKeeper"
       measured "$out/speed-real.json" cargo bench --bench speed_batches -- --real
+      step "The whole pipeline, one process per component, ${LT_BENCH_PIPELINE_POSTS:-10000000} posts"
+      LT_BIN="$CARGO_TARGET_DIR/release/lambda-trends" python3 benches/pipeline/run.py \
+        --posts "${LT_BENCH_PIPELINE_POSTS:-10000000}"
     fi
   fi
 

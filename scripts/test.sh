@@ -36,12 +36,15 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test (unit, property, conformance, end-to-end)"
 cargo test --workspace
 
-step "Benchmark smoke: every criterion benchmark once, the recompute bench on 20,000 posts, serving load for 1 s, speed-layer batches, freshness"
+step "Benchmark smoke: every criterion benchmark once, the recompute bench on 20,000 posts, serving load for 1 s, speed-layer batches, freshness, the whole pipeline on 50,000 posts"
 cargo test --bench micro
 cargo test --bench recompute
 cargo test --bench serving_load
 cargo test --bench speed_batches
 cargo test --bench freshness
+# The whole pipeline in separate processes on the real servers (the binary cargo test built).
+LT_BIN="$CARGO_TARGET_DIR/debug/lambda-trends" python3 benches/pipeline/run.py --posts 50000 --smoke \
+  --out "$LT_ROOT/.dev/pipeline-smoke.json"
 
 step "Fuzzing: every fuzz target for 15 s from its seeds (scripts/fuzz.sh, its own target directory)"
 scripts/fuzz.sh

@@ -402,42 +402,72 @@ pub async fn sql(
     query: &str,
     format: SqlFormat,
     as_of: Option<&str>,
+    repeat: u32,
 ) -> Result<()> {
     let as_of = as_of.map(parse_time).transpose()?;
     let ctx = batch_layer::sql::sql_session(backends.master.as_ref(), as_of, &cfg.limits()).await?;
-    let df = ctx
-        .sql(query)
-        .await
-        .context("the query is not valid (tables: posts, hashtags)")?;
-    let mut out = std::io::stdout().lock();
+    for run in 1..=repeat {
+        let started = std::time::Instant::now();
+        let df = ctx
+            .sql(query)
+            .await
+            .context("the query is not valid (tables: posts, hashtags)")?;
+        // Earlier runs of a --repeat do all the work, writing included, into a sink.
+        let rows = if run == repeat {
+            write_rows(df, format, &mut std::io::stdout().lock()).await?
+        } else {
+            write_rows(df, format, &mut std::io::sink()).await?
+        };
+        if repeat > 1 {
+            eprintln!(
+                "run {run}/{repeat}: {rows} rows in {:.3} s",
+                started.elapsed().as_secs_f64()
+            );
+        } else if matches!(format, SqlFormat::Table) {
+            eprintln!("{rows} row{}", if rows == 1 { "" } else { "s" });
+        }
+    }
+    Ok(())
+}
+
+/// Writes a query's rows in `format`; returns how many.
+async fn write_rows(
+    df: datafusion::dataframe::DataFrame,
+    format: SqlFormat,
+    out: &mut impl Write,
+) -> Result<usize> {
+    let mut rows = 0;
     match format {
         SqlFormat::Table => {
             let batches: Vec<RecordBatch> = df.collect().await?;
-            let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            rows = batches.iter().map(RecordBatch::num_rows).sum();
             writeln!(
                 out,
                 "{}",
                 datafusion::arrow::util::pretty::pretty_format_batches(&batches)?
             )?;
-            eprintln!("{rows} row{}", if rows == 1 { "" } else { "s" });
         }
         SqlFormat::Csv => {
             let mut stream = df.execute_stream().await?;
             let mut w = datafusion::arrow::csv::WriterBuilder::new()
                 .with_header(true)
-                .build(&mut out);
+                .build(out);
             while let Some(batch) = stream.next().await {
-                w.write(&batch?)?;
+                let batch = batch?;
+                rows += batch.num_rows();
+                w.write(&batch)?;
             }
         }
         SqlFormat::Json => {
             let mut stream = df.execute_stream().await?;
-            let mut w = datafusion::arrow::json::LineDelimitedWriter::new(&mut out);
+            let mut w = datafusion::arrow::json::LineDelimitedWriter::new(out);
             while let Some(batch) = stream.next().await {
-                w.write(&batch?)?;
+                let batch = batch?;
+                rows += batch.num_rows();
+                w.write(&batch)?;
             }
             w.finish()?;
         }
     }
-    Ok(())
+    Ok(rows)
 }

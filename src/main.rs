@@ -140,6 +140,11 @@ enum Command {
         /// Sees only what had been ingested at this time (RFC 3339 or `YYYY-MM-DD[ HH:MM[:SS]]`, UTC).
         #[arg(long, value_name = "TIME")]
         as_of: Option<String>,
+        /// Runs the query this many times in one session and prints each run's wall time to
+        /// stderr (the first run pays for reading the files cold); only the last run's rows are
+        /// written. For timing a query warm.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: u32,
     },
     /// Runs the API, socket.io and the dashboard alone.
     Serve {
@@ -337,7 +342,18 @@ async fn main() -> Result<()> {
             query,
             format,
             as_of,
-        } => data_cli::sql(&backends, &cfg.recompute, &query, format, as_of.as_deref()).await,
+            repeat,
+        } => {
+            data_cli::sql(
+                &backends,
+                &cfg.recompute,
+                &query,
+                format,
+                as_of.as_deref(),
+                repeat,
+            )
+            .await
+        }
         Command::Rollback => {
             let pair = LambdaSwitch::new(backends.coordinator.clone())
                 .rollback()

@@ -412,6 +412,27 @@ fn a_new_view_is_shadowed_diffed_flipped_served_and_rolled_back_and_sql_sees_the
         expected.push_str(&format!("{lang},{n}\n"));
     }
     assert_eq!(csv, expected);
+    // Timed warm runs: the rows once, a time per run on stderr.
+    let repeated = run_raw(
+        &c,
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "--repeat",
+            "3",
+            "SELECT lang, count(*) AS n FROM hashtags GROUP BY lang ORDER BY lang",
+        ],
+    );
+    assert!(repeated.status.success());
+    assert_eq!(String::from_utf8_lossy(&repeated.stdout), expected);
+    let timings = String::from_utf8_lossy(&repeated.stderr);
+    for run in 1..=3 {
+        assert!(
+            timings.contains(&format!("run {run}/3: 3 rows in ")),
+            "{timings}"
+        );
+    }
     let table = run(
         &c,
         &[

@@ -82,12 +82,22 @@ if [[ -n "$CHECK" ]]; then
       'SELECT hashtag, slot, count(*) AS count FROM hashtags GROUP BY hashtag, slot' \
       >"$OUT/ours.csv" 2>"$OUT/ours.log" || { tail -20 "$OUT/ours.log" >&2; die "lambda-trends sql failed"; }
     t1=$EPOCHREALTIME
+    # Warm, like Spark's warm runs: the same query REPEAT more times in one process (its first
+    # run, with the files read cold, is not counted), each writing its CSV (to a sink).
+    lt sql --data-dir "$DATA_DIR" --format csv --repeat "$((REPEAT + 1))" \
+      'SELECT hashtag, slot, count(*) AS count FROM hashtags GROUP BY hashtag, slot' \
+      >/dev/null 2>"$OUT/ours-warm.log" || { tail -20 "$OUT/ours-warm.log" >&2; die "lambda-trends sql --repeat failed"; }
     OURS_REPORT="$("$PY" -c '
-import json, sys
+import json, re, statistics, sys
 rows = sum(1 for _ in open(sys.argv[1], encoding="utf-8")) - 1
+runs = [float(m.group(1)) for m in re.finditer(r"^run \d+/\d+: \d+ rows in ([0-9.]+) s$", open(sys.argv[5]).read(), re.M)]
+warm = runs[1:]
 print(json.dumps({"engine": "lambda-trends sql (DataFusion)", "bin": sys.argv[2],
                   "wall_s_including_process_start": round(float(sys.argv[4]) - float(sys.argv[3]), 3),
-                  "rows_out": rows, "output": sys.argv[1]}))' "$OUT/ours.csv" "$LT" "$t0" "$t1")"
+                  "first_run_s": runs[0] if runs else None,
+                  "warm_runs_s": warm,
+                  "warm_median_s": round(statistics.median(warm), 3) if warm else None,
+                  "rows_out": rows, "output": sys.argv[1]}))' "$OUT/ours.csv" "$LT" "$t0" "$t1" "$OUT/ours-warm.log")"
     set +e
     COMPARE_OURS="$("$PY" "$SPARK_DIR/compare.py" --json "$OUT/ours.csv" "$OUT/spark")"
     set -e

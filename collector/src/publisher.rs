@@ -7,6 +7,7 @@
 
 use crate::replay::{ReplayConfig, ReplaySource};
 use crate::synthetic::{GroundTruth, SyntheticConfig, SyntheticSource};
+use futures::StreamExt;
 use model::avro::PostCodec;
 use model::{POSTS_DLQ_TOPIC, POSTS_TOPIC, Post};
 use ports::retry::retry_until_shutdown;
@@ -67,6 +68,9 @@ impl Default for CollectorConfig {
         }
     }
 }
+
+/// Appends of synthetic posts in flight at once.
+const APPENDS_IN_FLIGHT: usize = 4;
 
 /// Sends a live source's posts to the event log in batches of `cfg.batch_size`, or sooner when
 /// the source goes quiet for `linger`, so a slow stream is not held back; malformed input goes
@@ -179,9 +183,18 @@ impl Publisher {
     }
 
     async fn publish(&mut self, posts: &[Post]) -> Result<(), CollectorError> {
-        if posts.is_empty() {
-            return Ok(());
-        }
+        self.append(posts).await?;
+        self.acknowledged(posts.len());
+        Ok(())
+    }
+
+    /// Encodes `posts` now and returns the append of them, retried through outages; it does not
+    /// borrow the publisher, so several can be in flight. Count them with
+    /// [`Publisher::acknowledged`] once it has returned.
+    fn append(
+        &self,
+        posts: &[Post],
+    ) -> impl std::future::Future<Output = Result<(), CollectorError>> + Send + 'static {
         let records: Vec<NewRecord> = posts
             .iter()
             .map(|p| NewRecord {
@@ -190,15 +203,24 @@ impl Publisher {
                 headers: Vec::new(),
             })
             .collect();
-        let log = self.log.clone();
-        retry_until_shutdown("post append", &self.shutdown, || {
-            log.append(POSTS_TOPIC, records.clone())
-        })
-        .await?;
-        self.stats.posts += posts.len() as u64;
+        let (log, shutdown) = (self.log.clone(), self.shutdown.clone());
+        async move {
+            if records.is_empty() {
+                return Ok(());
+            }
+            retry_until_shutdown("post append", &shutdown, || {
+                log.append(POSTS_TOPIC, records.clone())
+            })
+            .await?;
+            Ok(())
+        }
+    }
+
+    /// Counts `n` posts whose append has returned.
+    fn acknowledged(&mut self, n: usize) {
+        self.stats.posts += n as u64;
         metrics::counter!("lambda_collector_posts_written_total", "source" => self.source)
-            .increment(posts.len() as u64);
-        Ok(())
+            .increment(n as u64);
     }
 
     async fn reject(&mut self, line: &str, reason: &str, code: &str) -> Result<(), CollectorError> {
@@ -295,22 +317,35 @@ async fn run_synthetic(
             .map_err(|e| CollectorError::Config(format!("cannot start the generator: {e}")))?
     };
     tracing::info!(rate = cfg.rate, "Synthetic collector started.");
-    loop {
-        let batch = tokio::select! {
-            b = rx.recv() => b,
-            _ = shutdown.cancelled() => None,
-        };
-        let Some(batch) = batch else { break };
-        publisher.publish(&batch).await?;
-        if let Some(last) = batch.last() {
-            let lag = chrono::Utc::now().timestamp_millis() - last.timestamp;
-            metrics::gauge!("lambda_collector_lag_seconds", "source" => "synthetic")
-                .set(lag as f64 / 1000.0);
-        }
-        if let Some(t) = &truth {
-            let mut t = t.lock().expect("ground truth poisoned");
-            for p in &batch {
-                t.record(p);
+    // Up to APPENDS_IN_FLIGHT appends at once: the log's round trip overlaps the next batches
+    // (one at a time, a Kafka acknowledgement every 1,000 posts held the collector to ~30,000
+    // posts/s). They are counted, and added to the ground truth, in order as they return.
+    let mut in_flight = futures::stream::FuturesOrdered::new();
+    let mut open = true;
+    while open || !in_flight.is_empty() {
+        tokio::select! {
+            b = rx.recv(), if open && in_flight.len() < APPENDS_IN_FLIGHT => match b {
+                Some(batch) => {
+                    let append = publisher.append(&batch);
+                    in_flight.push_back(async move { append.await.map(|()| batch) });
+                }
+                None => open = false,
+            },
+            _ = shutdown.cancelled(), if open => open = false,
+            Some(done) = in_flight.next(), if !in_flight.is_empty() => {
+                let batch = done?;
+                publisher.acknowledged(batch.len());
+                if let Some(last) = batch.last() {
+                    let lag = chrono::Utc::now().timestamp_millis() - last.timestamp;
+                    metrics::gauge!("lambda_collector_lag_seconds", "source" => "synthetic")
+                        .set(lag as f64 / 1000.0);
+                }
+                if let Some(t) = &truth {
+                    let mut t = t.lock().expect("ground truth poisoned");
+                    for p in &batch {
+                        t.record(p);
+                    }
+                }
             }
         }
     }
