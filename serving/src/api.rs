@@ -95,37 +95,19 @@ impl IntoResponse for ApiError {
 /// What a JSON handler returns.
 pub type ApiResult<T> = Result<Json<T>, ApiError>;
 
-/// A JSON body serialized into a buffer of a size known beforehand: a long series would
-/// otherwise grow [`Json`]'s small buffer a dozen times, copying it each time.
-pub struct SizedJson<T> {
-    /// The body.
-    pub body: T,
-    /// Bytes to reserve; about the serialized size.
-    pub capacity: usize,
-}
+/// A JSON body already written (see [`SeriesResponse::to_json`]).
+pub struct JsonBytes(pub Vec<u8>);
 
-impl<T: Serialize> IntoResponse for SizedJson<T> {
+impl IntoResponse for JsonBytes {
     fn into_response(self) -> Response {
-        let mut buf = Vec::with_capacity(self.capacity);
-        match serde_json::to_writer(&mut buf, &self.body) {
-            Ok(()) => (
-                [(
-                    axum::http::header::CONTENT_TYPE,
-                    axum::http::HeaderValue::from_static("application/json"),
-                )],
-                buf,
-            )
-                .into_response(),
-            Err(e) => {
-                tracing::error!(error = %e, "Could not encode an answer.");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error",
-                )
-                .into_response()
-            }
-        }
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            self.0,
+        )
+            .into_response()
     }
 }
 
@@ -442,6 +424,54 @@ pub struct SeriesResponse {
     pub next_from: Option<String>,
 }
 
+impl SeriesResponse {
+    /// The answer's JSON, byte for byte what `serde_json` writes for it, with the points
+    /// written directly: serde's path (each key escaped, each field through the serializer)
+    /// took a fifth of the endpoint's time for a one-day series. Written into a buffer of about
+    /// its size, so a long series is not copied a dozen times as it grows.
+    pub fn to_json(&self) -> Vec<u8> {
+        // A point is at most about 90 bytes (`{"t":…,"count":…,"batch":…,"speed":…},`); one
+        // of a day's series about 55.
+        let mut buf = Vec::with_capacity(512 + self.hashtag.len() + self.points.len() * 64);
+        let mut n = itoa::Buffer::new();
+        // Strings (escaped as serde_json escapes them) through serde_json itself.
+        fn put(buf: &mut Vec<u8>, value: &impl Serialize) {
+            serde_json::to_writer(buf, value).expect("strings serialize into a Vec");
+        }
+        buf.extend_from_slice(b"{\"hashtag\":");
+        put(&mut buf, &self.hashtag);
+        buf.extend_from_slice(b",\"from\":");
+        put(&mut buf, &self.from);
+        buf.extend_from_slice(b",\"to\":");
+        put(&mut buf, &self.to);
+        buf.extend_from_slice(b",\"slot_minutes\":");
+        buf.extend_from_slice(n.format(self.slot_minutes).as_bytes());
+        buf.extend_from_slice(b",\"epoch\":");
+        buf.extend_from_slice(n.format(self.epoch).as_bytes());
+        buf.extend_from_slice(b",\"tables\":");
+        put(&mut buf, &self.tables);
+        buf.extend_from_slice(b",\"points\":[");
+        for (i, p) in self.points.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            buf.extend_from_slice(b"{\"t\":");
+            buf.extend_from_slice(n.format(p.t).as_bytes());
+            buf.extend_from_slice(b",\"count\":");
+            buf.extend_from_slice(n.format(p.count).as_bytes());
+            buf.extend_from_slice(b",\"batch\":");
+            buf.extend_from_slice(n.format(p.batch).as_bytes());
+            buf.extend_from_slice(b",\"speed\":");
+            buf.extend_from_slice(n.format(p.speed).as_bytes());
+            buf.push(b'}');
+        }
+        buf.extend_from_slice(b"],\"next_from\":");
+        put(&mut buf, &self.next_from);
+        buf.push(b'}');
+        buf
+    }
+}
+
 /// A hashtag's merged series (batch + speed of one pair) over a range, in pages of at most
 /// `serving.max-series-points` points.
 #[utoipa::path(get, path = "/api/v1/hashtags/{tag}/series", tag = "analytics",
@@ -451,7 +481,7 @@ pub async fn series(
     State(state): State<Arc<AppState>>,
     Path(tag): Path<String>,
     Query(q): Query<SeriesQuery>,
-) -> Result<SizedJson<SeriesResponse>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let hashtag = params::series_hashtag(&tag)?;
     let window = params::series_window(
         q.from.as_deref(),
@@ -472,21 +502,17 @@ pub async fn series(
     )
     .await?;
     let points = merge::bucket(slots, step_ms);
-    // A point is at most about 90 bytes of JSON (`{"t":…,"count":…,"batch":…,"speed":…},`).
-    let capacity = 512 + hashtag.len() + points.len() * 64;
-    Ok(SizedJson {
-        capacity,
-        body: SeriesResponse {
-            hashtag,
-            from: from.to_rfc3339(),
-            to: to.to_rfc3339(),
-            slot_minutes: window.step_minutes as u32,
-            epoch: pair.epoch.0,
-            tables: [pair.batch.name().to_string(), pair.speed.name().to_string()],
-            points,
-            next_from: window.next_from.map(SlotStart::to_rfc3339),
-        },
-    })
+    let body = SeriesResponse {
+        hashtag,
+        from: from.to_rfc3339(),
+        to: to.to_rfc3339(),
+        slot_minutes: window.step_minutes as u32,
+        epoch: pair.epoch.0,
+        tables: [pair.batch.name().to_string(), pair.speed.name().to_string()],
+        points,
+        next_from: window.next_from.map(SlotStart::to_rfc3339),
+    };
+    Ok(JsonBytes(body.to_json()))
 }
 
 /// Body of the hashtag search.
@@ -679,4 +705,43 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
     responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     crate::telemetry::metrics_response(state.metrics.as_ref())
+}
+
+#[cfg(test)]
+mod series_json_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The hand-written JSON is serde_json's, byte for byte: any hashtag (quotes, control
+        /// characters, any Unicode), any counts, with and without a next page.
+        #[test]
+        fn series_json_is_serde_jsons(
+            hashtag in any::<String>(),
+            from in "[0-9T:Z-]{0,25}",
+            slot_minutes in any::<u32>(),
+            epoch in any::<u64>(),
+            tables in any::<[String; 2]>(),
+            points in prop::collection::vec(any::<(i64, i64, i64, i64)>(), 0..20),
+            next_from in prop::option::of(any::<String>()),
+        ) {
+            let response = SeriesResponse {
+                hashtag,
+                to: from.clone(),
+                from,
+                slot_minutes,
+                epoch,
+                tables,
+                points: points
+                    .into_iter()
+                    .map(|(t, count, batch, speed)| merge::SeriesPoint { t, count, batch, speed })
+                    .collect(),
+                next_from,
+            };
+            prop_assert_eq!(
+                String::from_utf8(response.to_json()).unwrap(),
+                serde_json::to_string(&response).unwrap()
+            );
+        }
+    }
 }
