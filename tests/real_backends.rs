@@ -12,7 +12,6 @@ mod common;
 
 use common::Children;
 use model::{SlotStart, hashtag_keys};
-use ports::MasterDataset;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
@@ -216,41 +215,7 @@ assets-dir = "{data}/no-dashboard"
     p.assert_alive();
 
     // Nothing lost or doubled in the master dataset across the ingest rebalance.
-    let master = ports::ObjectStoreMasterDataset::local(&dir.path().join("data/master")).unwrap();
-    let manifest = master.manifest().await.unwrap();
-    let ctx = batch_layer::query::session_over(&master, &manifest.files, "master").unwrap();
-    let rows = ctx
-        .sql(r#"SELECT "partition", count(*) AS n, count(DISTINCT "offset") AS d, min("offset") AS lo, max("offset") AS hi FROM master GROUP BY "partition""#)
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    let pretty = datafusion::arrow::util::pretty::pretty_format_batches(&rows)
-        .unwrap()
-        .to_string();
-    let mut total = 0;
-    for b in &rows {
-        use datafusion::arrow::array::AsArray;
-        use datafusion::arrow::datatypes::{Int64Type, UInt64Type};
-        for i in 0..b.num_rows() {
-            let (n, d) = (
-                b.column(1).as_primitive::<Int64Type>().value(i),
-                b.column(2).as_primitive::<Int64Type>().value(i),
-            );
-            let (lo, hi) = (
-                b.column(3).as_primitive::<UInt64Type>().value(i),
-                b.column(4).as_primitive::<UInt64Type>().value(i),
-            );
-            assert_eq!(
-                (n, d, lo),
-                (hi as i64 + 1, hi as i64 + 1, 0),
-                "every offset exactly once:\n{pretty}"
-            );
-            total += n;
-        }
-    }
-    assert_eq!(total as usize, POSTS, "{pretty}");
+    common::assert_master_exactly_once(&dir.path().join("data/master"), POSTS as u64).await;
 
     // Every series equals the ground truth.
     let base = format!("http://127.0.0.1:{port}");

@@ -1,30 +1,16 @@
 //! Access to the API: the optional read token (HTTP and socket.io) and the per-client rate limit.
 
-use ports::{BackendUrls, Backends, Secret};
+mod common;
+
+use ports::Secret;
 use serde_json::Value;
 use serving::ServingConfig;
 use serving::admin::AdminActions;
 use tokio_util::sync::CancellationToken;
 
 async fn start(cfg: ServingConfig) -> (tempfile::TempDir, String, CancellationToken) {
-    let dir = tempfile::tempdir().unwrap();
-    let backends = Backends::open(&BackendUrls::default(), dir.path()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let shutdown = CancellationToken::new();
-    let cfg = ServingConfig {
-        assets_dir: dir.path().join("no-dashboard").display().to_string(),
-        ..cfg
-    };
-    tokio::spawn(serving::serve(
-        listener,
-        backends,
-        cfg,
-        None,
-        AdminActions::default(),
-        shutdown.clone(),
-    ));
-    (dir, base, shutdown)
+    let s = common::start_with(cfg, AdminActions::default()).await;
+    (s.dir, s.base, s.shutdown)
 }
 
 async fn get(url: &str, bearer: Option<&str>) -> (u16, Value, reqwest::header::HeaderMap) {

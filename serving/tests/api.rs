@@ -1,7 +1,9 @@
 //! The HTTP API over embedded backends: merged answers, and clear JSON errors for bad input.
 
+mod common;
+
 use model::SlotStart;
-use ports::{BackendUrls, Backends, BatchTable, SlotCount, SpeedTable};
+use ports::{Backends, BatchTable, SlotCount, SpeedTable};
 use serde_json::Value;
 use serving::ServingConfig;
 use serving::admin::AdminActions;
@@ -16,24 +18,8 @@ async fn start_with(
     cfg: ServingConfig,
     actions: AdminActions,
 ) -> (tempfile::TempDir, Backends, String, CancellationToken) {
-    let dir = tempfile::tempdir().unwrap();
-    let backends = Backends::open(&BackendUrls::default(), dir.path()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let shutdown = CancellationToken::new();
-    let cfg = ServingConfig {
-        assets_dir: dir.path().join("no-dashboard").display().to_string(),
-        ..cfg
-    };
-    tokio::spawn(serving::serve(
-        listener,
-        backends.clone(),
-        cfg,
-        None,
-        actions,
-        shutdown.clone(),
-    ));
-    (dir, backends, base, shutdown)
+    let s = common::start_with(cfg, actions).await;
+    (s.dir, s.backends, s.base, s.shutdown)
 }
 
 async fn get(base: &str, path: &str) -> (u16, Value) {

@@ -218,6 +218,9 @@ pub async fn assert_master_exactly_once(master_dir: &Path, total: u64) {
         .collect()
         .await
         .unwrap();
+    let pretty = datafusion::arrow::util::pretty::pretty_format_batches(&rows)
+        .unwrap()
+        .to_string();
     let mut stored = 0u64;
     for b in &rows {
         for i in 0..b.num_rows() {
@@ -229,9 +232,16 @@ pub async fn assert_master_exactly_once(master_dir: &Path, total: u64) {
                 b.column(3).as_primitive::<UInt64Type>().value(i),
                 b.column(4).as_primitive::<UInt64Type>().value(i),
             );
-            assert_eq!((n, d, lo), (hi + 1, hi + 1, 0), "every offset exactly once");
+            assert_eq!(
+                (n, d, lo),
+                (hi + 1, hi + 1, 0),
+                "every offset exactly once:\n{pretty}"
+            );
             stored += n;
         }
     }
-    assert_eq!(stored, total, "the master dataset holds every post once");
+    assert_eq!(
+        stored, total,
+        "the master dataset holds every post once:\n{pretty}"
+    );
 }
