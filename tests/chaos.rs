@@ -21,7 +21,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -174,37 +174,6 @@ fn replays(log: &str) -> Replays {
     total
 }
 
-/// Every post in the log, counted per (hashtag, slot): the ground truth; and the records.
-fn write_config(dir: &Path, kafka: &str, cassandra: &str, zk: &str, port: u16) {
-    let id = format!("{:08x}", rand::random::<u32>());
-    std::fs::write(
-        dir.join("lambda-trends.toml"),
-        format!(
-            r#"data-dir = "{data}"
-[backends]
-event-log = "kafka://{kafka}/lt-chaos-{id}"
-views = "cassandra://{cassandra}/lt_chaos_{id}"
-coordinator = "zk://{zk}/lt-chaos-{id}"
-[collector]
-batch-size = 100
-[speed]
-flush-interval-ms = 300
-[ingest]
-flush-interval-ms = 1000
-[recompute]
-poll-interval-ms = 100
-wait-timeout-secs = 90
-lease-timeout-secs = 5
-[serving]
-listen = "127.0.0.1:{port}"
-assets-dir = "{data}/no-dashboard"
-"#,
-            data = dir.join("data").display(),
-        ),
-    )
-    .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_at_random_the_pipeline_loses_nothing_and_recomputes_to_ground_truth() {
     let Some((kafka, cassandra, zk)) = common::real_servers() else {
@@ -221,7 +190,14 @@ async fn killed_at_random_the_pipeline_loses_nothing_and_recomputes_to_ground_tr
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
-    write_config(dir.path(), &kafka, &cassandra, &zk, port);
+    let id = format!("{:08x}", rand::random::<u32>());
+    common::write_real_pipeline_config(
+        dir.path(),
+        ("chaos", &id),
+        (&kafka, &cassandra, &zk),
+        port,
+        "wait-timeout-secs = 90\nlease-timeout-secs = 5",
+    );
     let mut p = Pipeline {
         dir: dir.path().to_path_buf(),
         children: Children::new(dir.path()),

@@ -19,7 +19,7 @@ use model::SlotStart;
 use ports::{EventLog, SpeedTable, ViewStore, ViewTable};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -85,34 +85,6 @@ impl Pipeline {
     }
 }
 
-fn write_config(dir: &Path, id: &str, kafka: &str, cassandra: &str, zk: &str, port: u16) {
-    std::fs::write(
-        dir.join("lambda-trends.toml"),
-        format!(
-            r#"data-dir = "{data}"
-[backends]
-event-log = "kafka://{kafka}/lt-outage-{id}"
-views = "cassandra://{cassandra}/lt_outage_{id}"
-coordinator = "zk://{zk}/lt-outage-{id}"
-[collector]
-batch-size = 100
-[speed]
-flush-interval-ms = 300
-[ingest]
-flush-interval-ms = 1000
-[recompute]
-poll-interval-ms = 100
-wait-timeout-secs = 20
-[serving]
-listen = "127.0.0.1:{port}"
-assets-dir = "{data}/no-dashboard"
-"#,
-            data = dir.join("data").display(),
-        ),
-    )
-    .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_backend_down_for_a_while_loses_nothing_and_is_reported() {
     let Some((kafka, cassandra, zk)) = common::real_servers() else {
@@ -132,7 +104,13 @@ async fn each_backend_down_for_a_while_loses_nothing_and_is_reported() {
         common::free_port(),
         common::free_port(),
     );
-    write_config(dir.path(), &id, &kafka, &cassandra, &zk, api);
+    common::write_real_pipeline_config(
+        dir.path(),
+        ("outage", &id),
+        (&kafka, &cassandra, &zk),
+        api,
+        "wait-timeout-secs = 20",
+    );
     let mut p = Pipeline {
         dir: dir.path().to_path_buf(),
         children: Children::new(dir.path()),

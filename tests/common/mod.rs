@@ -245,3 +245,41 @@ pub async fn assert_master_exactly_once(master_dir: &Path, total: u64) {
         "the master dataset holds every post once:\n{pretty}"
     );
 }
+
+/// Writes `dir/lambda-trends.toml` for a pipeline of single-component processes on the real
+/// servers: topics, keyspace and znodes named `lt-{name}-{id}` (`lt_{name}_{id}` for the
+/// keyspace), small collector batches and short flush intervals, serving on `port`, and
+/// `recompute` (more `[recompute]` settings, one per line).
+pub fn write_real_pipeline_config(
+    dir: &Path,
+    (name, id): (&str, &str),
+    (kafka, cassandra, zk): (&str, &str, &str),
+    port: u16,
+    recompute: &str,
+) {
+    std::fs::write(
+        dir.join("lambda-trends.toml"),
+        format!(
+            r#"data-dir = "{data}"
+[backends]
+event-log = "kafka://{kafka}/lt-{name}-{id}"
+views = "cassandra://{cassandra}/lt_{name}_{id}"
+coordinator = "zk://{zk}/lt-{name}-{id}"
+[collector]
+batch-size = 100
+[speed]
+flush-interval-ms = 300
+[ingest]
+flush-interval-ms = 1000
+[recompute]
+poll-interval-ms = 100
+{recompute}
+[serving]
+listen = "127.0.0.1:{port}"
+assets-dir = "{data}/no-dashboard"
+"#,
+            data = dir.join("data").display(),
+        ),
+    )
+    .unwrap();
+}
