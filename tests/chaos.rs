@@ -15,8 +15,7 @@
 mod common;
 
 use common::{Children, lambda_trends};
-use model::SlotStart;
-use ports::{EventLog, SpeedTable, ViewStore, ViewTable};
+use ports::EventLog;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
@@ -285,32 +284,8 @@ async fn killed_at_random_the_pipeline_loses_nothing_and_recomputes_to_ground_tr
     common::assert_master_exactly_once(&dir.path().join("data/master"), total).await;
 
     // The speed layer: nothing lost, the overcount within the replay bound.
-    let (first, last) = (
-        truth.keys().map(|(_, s)| *s).min().unwrap(),
-        truth.keys().map(|(_, s)| *s).max().unwrap(),
-    );
-    let speed: BTreeMap<String, i64> = views
-        .hashtag_totals(
-            ViewTable::Speed(SpeedTable::Zero),
-            SlotStart(first),
-            SlotStart(last),
-        )
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|h| (h.hashtag, h.count))
-        .collect();
-    let mut true_totals: BTreeMap<String, i64> = BTreeMap::new();
-    for ((tag, _), c) in &truth {
-        *true_totals.entry(tag.clone()).or_default() += c;
-    }
-    let lost: Vec<_> = true_totals
-        .iter()
-        .filter(|(t, c)| speed.get(*t).copied().unwrap_or(0) < **c)
-        .take(10)
-        .collect();
-    assert!(lost.is_empty(), "the speed layer lost counts: {lost:?}");
-    let overcount: i64 = speed.values().sum::<i64>() - true_totals.values().sum::<i64>();
+    let check = common::assert_speed_lost_nothing(views.as_ref(), &truth).await;
+    let overcount = check.overcount;
     let replays = p.replays_total();
     eprintln!(
         "posts {total}, speed overcount {overcount}, replayed counts {} surely + {} maybe",
@@ -382,53 +357,6 @@ async fn killed_at_random_the_pipeline_loses_nothing_and_recomputes_to_ground_tr
     let epoch = p.status()["active"]["epoch"].as_u64().unwrap();
     assert!(epoch >= 1, "{out}");
     // Serving (restarted several times) follows the flip; then every checked series is exact.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let s: Value = reqwest::get(format!("{}/api/v1/status", p.api))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if s["active"]["epoch"].as_u64() == Some(epoch) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "serving did not see the flip");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let mut tags: Vec<(&String, &i64)> = true_totals.iter().collect();
-    tags.sort_by_key(|(_, c)| -**c);
-    let mut wrong = Vec::new();
-    for (tag, _) in tags.iter().take(40) {
-        let expected: BTreeMap<i64, i64> = truth
-            .iter()
-            .filter(|((t, _), _)| t == *tag)
-            .map(|((_, s), c)| (*s, *c))
-            .collect();
-        let body: Value = reqwest::get(format!(
-            "{}/api/v1/hashtags/{}/series?from={first}&to={last}",
-            p.api,
-            common::urlencode(tag)
-        ))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        let got: BTreeMap<i64, i64> = body["points"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{body}"))
-            .iter()
-            .map(|pt| (pt["t"].as_i64().unwrap(), pt["count"].as_i64().unwrap()))
-            .collect();
-        if got != expected {
-            wrong.push(format!("#{tag}: served {got:?}, truth {expected:?}"));
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "after the recompute, served series differ:\n{}",
-        wrong.join("\n")
-    );
+    common::assert_served_series_equal_truth(&p.api, epoch, &truth, &check, 40).await;
     p.assert_alive();
 }

@@ -15,8 +15,7 @@
 mod common;
 
 use common::{Children, lambda_trends};
-use model::SlotStart;
-use ports::{EventLog, SpeedTable, ViewStore, ViewTable};
+use ports::EventLog;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -290,31 +289,7 @@ async fn each_backend_down_for_a_while_loses_nothing_and_is_reported() {
 
     common::assert_master_exactly_once(&dir.path().join("data/master"), total).await;
 
-    let (first, last) = (
-        truth.keys().map(|(_, s)| *s).min().unwrap(),
-        truth.keys().map(|(_, s)| *s).max().unwrap(),
-    );
-    let speed: BTreeMap<String, i64> = views
-        .hashtag_totals(
-            ViewTable::Speed(SpeedTable::Zero),
-            SlotStart(first),
-            SlotStart(last),
-        )
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|h| (h.hashtag, h.count))
-        .collect();
-    let mut true_totals: BTreeMap<String, i64> = BTreeMap::new();
-    for ((tag, _), c) in &truth {
-        *true_totals.entry(tag.clone()).or_default() += c;
-    }
-    let lost: Vec<_> = true_totals
-        .iter()
-        .filter(|(t, c)| speed.get(*t).copied().unwrap_or(0) < **c)
-        .take(10)
-        .collect();
-    assert!(lost.is_empty(), "the speed layer lost counts: {lost:?}");
+    let check = common::assert_speed_lost_nothing(views.as_ref(), &truth).await;
 
     let out = p.command(&["recompute"]).output().unwrap();
     assert!(
@@ -323,45 +298,6 @@ async fn each_backend_down_for_a_while_loses_nothing_and_is_reported() {
         String::from_utf8_lossy(&out.stderr)
     );
     let epoch = p.status()["active"]["epoch"].as_u64().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let s: Value = reqwest::get(format!("{}/api/v1/status", p.api))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if s["active"]["epoch"].as_u64() == Some(epoch) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "serving did not see the flip");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let mut tags: Vec<(&String, &i64)> = true_totals.iter().collect();
-    tags.sort_by_key(|(_, c)| -**c);
-    for (tag, _) in tags.iter().take(30) {
-        let expected: BTreeMap<i64, i64> = truth
-            .iter()
-            .filter(|((t, _), _)| t == *tag)
-            .map(|((_, s), c)| (*s, *c))
-            .collect();
-        let body: Value = reqwest::get(format!(
-            "{}/api/v1/hashtags/{}/series?from={first}&to={last}",
-            p.api,
-            common::urlencode(tag)
-        ))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        let got: BTreeMap<i64, i64> = body["points"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{body}"))
-            .iter()
-            .map(|pt| (pt["t"].as_i64().unwrap(), pt["count"].as_i64().unwrap()))
-            .collect();
-        assert_eq!(got, expected, "#{tag} after the outages and a recompute");
-    }
+    common::assert_served_series_equal_truth(&p.api, epoch, &truth, &check, 30).await;
     p.children.assert_alive(&["collect"]);
 }

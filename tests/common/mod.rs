@@ -283,3 +283,117 @@ assets-dir = "{data}/no-dashboard"
     )
     .unwrap();
 }
+
+/// What [`assert_speed_lost_nothing`] found.
+pub struct SpeedCheck {
+    /// Counts in the speed table beyond the truth (records counted twice after a kill).
+    pub overcount: i64,
+    /// The truth's total per hashtag.
+    pub true_totals: std::collections::BTreeMap<String, i64>,
+    /// The truth's first and last slot starts, epoch milliseconds.
+    pub slots: (i64, i64),
+}
+
+/// Panics unless speed table 0 holds at least every count of `truth` (per hashtag, over the
+/// truth's slots).
+pub async fn assert_speed_lost_nothing(
+    views: &dyn ports::ViewStore,
+    truth: &std::collections::BTreeMap<(String, i64), i64>,
+) -> SpeedCheck {
+    use std::collections::BTreeMap;
+    let (first, last) = (
+        truth.keys().map(|(_, s)| *s).min().unwrap(),
+        truth.keys().map(|(_, s)| *s).max().unwrap(),
+    );
+    let speed: BTreeMap<String, i64> = views
+        .hashtag_totals(
+            ports::ViewTable::Speed(ports::SpeedTable::Zero),
+            model::SlotStart(first),
+            model::SlotStart(last),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.hashtag, h.count))
+        .collect();
+    let mut true_totals: BTreeMap<String, i64> = BTreeMap::new();
+    for ((tag, _), c) in truth {
+        *true_totals.entry(tag.clone()).or_default() += c;
+    }
+    let lost: Vec<_> = true_totals
+        .iter()
+        .filter(|(t, c)| speed.get(*t).copied().unwrap_or(0) < **c)
+        .take(10)
+        .collect();
+    assert!(lost.is_empty(), "the speed layer lost counts: {lost:?}");
+    SpeedCheck {
+        overcount: speed.values().sum::<i64>() - true_totals.values().sum::<i64>(),
+        true_totals,
+        slots: (first, last),
+    }
+}
+
+/// Waits (20 s at most) until the serving layer at `api` (`http://host:port`) reports `epoch`,
+/// then panics unless the series of the `top` busiest hashtags of `truth` equal it, slot by slot.
+pub async fn assert_served_series_equal_truth(
+    api: &str,
+    epoch: u64,
+    truth: &std::collections::BTreeMap<(String, i64), i64>,
+    check: &SpeedCheck,
+    top: usize,
+) {
+    use serde_json::Value;
+    use std::collections::BTreeMap;
+    use std::time::{Duration, Instant};
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let s: Value = reqwest::get(format!("{api}/api/v1/status"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if s["active"]["epoch"].as_u64() == Some(epoch) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serving did not see the flip to {epoch}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (first, last) = check.slots;
+    let mut tags: Vec<(&String, &i64)> = check.true_totals.iter().collect();
+    tags.sort_by_key(|(_, c)| -**c);
+    let mut wrong = Vec::new();
+    for (tag, _) in tags.iter().take(top) {
+        let expected: BTreeMap<i64, i64> = truth
+            .iter()
+            .filter(|((t, _), _)| t == *tag)
+            .map(|((_, s), c)| (*s, *c))
+            .collect();
+        let body: Value = reqwest::get(format!(
+            "{api}/api/v1/hashtags/{}/series?from={first}&to={last}",
+            urlencode(tag)
+        ))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let got: BTreeMap<i64, i64> = body["points"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|pt| (pt["t"].as_i64().unwrap(), pt["count"].as_i64().unwrap()))
+            .collect();
+        if got != expected {
+            wrong.push(format!("#{tag}: served {got:?}, truth {expected:?}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "after the recompute, served series differ:\n{}",
+        wrong.join("\n")
+    );
+}
