@@ -4,9 +4,13 @@ use model::{Post, SlotStart, ViewSet};
 use std::collections::HashMap;
 
 /// Sums increments per (hashtag key, slot) between two flushes.
+///
+/// Kept per slot, then per key (a window spans few slots), so counting a cell that exists
+/// already looks it up by `&str` and allocates nothing.
 #[derive(Debug, Default, Clone)]
 pub struct SlotAggregator {
-    counts: HashMap<(String, SlotStart), i64>,
+    counts: HashMap<SlotStart, HashMap<String, i64>>,
+    cells: usize,
     posts: u64,
 }
 
@@ -34,11 +38,12 @@ impl SlotAggregator {
             if view.is_thesis() {
                 let slot = SlotStart::containing(post.timestamp);
                 for key in keys {
-                    *self.counts.entry((key.clone(), slot)).or_default() += 1;
+                    self.bump(key, slot, 1);
                 }
             } else {
                 for key in keys {
-                    *self.counts.entry(view.cell(post, key)).or_default() += 1;
+                    let (cell, slot) = view.cell(post, key);
+                    self.bump_owned(cell, slot, 1);
                 }
             }
         }
@@ -49,27 +54,55 @@ impl SlotAggregator {
     /// Counts one post whose keys and slot are already known (the thesis view alone).
     pub fn add_keys(&mut self, keys: &[String], slot: SlotStart) {
         for key in keys {
-            *self.counts.entry((key.clone(), slot)).or_default() += 1;
+            self.bump(key, slot, 1);
         }
         self.posts += 1;
     }
 
+    /// Adds `n` to cell (`key`, `slot`); copies the key only for a new cell.
+    fn bump(&mut self, key: &str, slot: SlotStart, n: i64) {
+        let cells = self.counts.entry(slot).or_default();
+        match cells.get_mut(key) {
+            Some(count) => *count += n,
+            None => {
+                cells.insert(key.to_owned(), n);
+                self.cells += 1;
+            }
+        }
+    }
+
+    /// [`SlotAggregator::bump`] with a key already owned.
+    fn bump_owned(&mut self, key: String, slot: SlotStart, n: i64) {
+        let count = self
+            .counts
+            .entry(slot)
+            .or_default()
+            .entry(key)
+            .or_insert_with(|| {
+                self.cells += 1;
+                0
+            });
+        *count += n;
+    }
+
     /// Adds everything another aggregator holds.
     pub fn merge(&mut self, other: &SlotAggregator) {
-        for (k, v) in &other.counts {
-            *self.counts.entry(k.clone()).or_default() += v;
+        for (&slot, cells) in &other.counts {
+            for (key, &n) in cells {
+                self.bump(key, slot, n);
+            }
         }
         self.posts += other.posts;
     }
 
     /// Number of distinct (hashtag, slot) cells held.
     pub fn len(&self) -> usize {
-        self.counts.len()
+        self.cells
     }
 
     /// Whether nothing is held.
     pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
+        self.cells == 0
     }
 
     /// Posts counted since the last drain.
@@ -82,7 +115,7 @@ impl SlotAggregator {
         let mut out: Vec<_> = self
             .counts
             .iter()
-            .map(|((h, s), c)| (h.clone(), *s, *c))
+            .flat_map(|(&s, cells)| cells.iter().map(move |(h, &c)| (h.clone(), s, c)))
             .collect();
         out.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
         out
@@ -91,6 +124,43 @@ impl SlotAggregator {
     /// Empties the aggregator.
     pub fn clear(&mut self) {
         self.counts.clear();
+        self.cells = 0;
         self.posts = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(k: &[&str]) -> Vec<String> {
+        k.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn cells_are_summed_per_key_and_slot_and_listed_in_write_order() {
+        let (a, b) = (SlotStart(0), SlotStart(300_000));
+        let mut agg = SlotAggregator::new();
+        assert!(agg.is_empty());
+        agg.add_keys(&keys(&["rust", "go"]), b);
+        agg.add_keys(&keys(&["rust"]), b);
+        agg.add_keys(&keys(&["rust"]), a);
+        assert_eq!((agg.len(), agg.posts()), (3, 3));
+        assert_eq!(
+            agg.cells(),
+            vec![
+                ("rust".to_string(), a, 1),
+                ("go".to_string(), b, 1),
+                ("rust".to_string(), b, 2),
+            ]
+        );
+        let mut other = SlotAggregator::new();
+        other.add_keys(&keys(&["go", "zig"]), b);
+        agg.merge(&other);
+        assert_eq!((agg.len(), agg.posts()), (4, 4));
+        assert!(agg.cells().contains(&("go".to_string(), b, 2)));
+        agg.clear();
+        assert!(agg.is_empty());
+        assert_eq!((agg.len(), agg.posts(), agg.cells().len()), (0, 0, 0));
     }
 }
